@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3up/s3up/s3up"
+)
+
+func putCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "put",
+		Usage:     "upload files; rerunning the same command resumes",
+		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/)",
+		Description: `Uploads SOURCE with S3 multipart upload. Progress is kept in a small state
+file (the sidecar) next to SOURCE, or in --state-dir. If the upload is
+interrupted, run the same command again: s3up asks the server which parts it
+holds, verifies them against the state, and sends only the rest.
+
+Examples:
+  s3up put backup.tar s3://backups/2026/backup.tar
+  s3up put --endpoint http://127.0.0.1:9000 big.iso s3://isos/
+  s3up put --part-size 64MiB --concurrency 8 db.dump s3://dumps/db.dump
+  s3up put --state-dir /var/lib/s3up --bwlimit 20MiB/s /srv/*.tar s3://bk/nightly/
+  s3up put --fresh backup.tar s3://backups/backup.tar   # discard old progress`,
+		Flags: append(connFlags(),
+			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
+			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
+			&cli.StringFlag{Name: "checksum", Value: string(s3up.DefaultChecksum), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
+			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed over HTTP, unsigned over HTTPS), signed, unsigned"},
+			&cli.BoolFlag{Name: "verify", Value: true, Usage: "verify the object's size and checksum after completing"},
+			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: next to each source)"},
+			&cli.BoolFlag{Name: "fresh", Usage: "discard existing progress (aborting its upload) and start over"},
+			&cli.StringFlag{Name: "bwlimit", Usage: "cap total upload bandwidth, e.g. 20MiB/s"},
+			&cli.StringFlag{Name: "content-type", Usage: "Content-Type (default: from the file extension)"},
+			&cli.StringSliceFlag{Name: "metadata", Usage: "user metadata k=v (repeatable)"},
+			&cli.StringFlag{Name: "storage-class", Usage: "storage class, e.g. STANDARD_IA"},
+			&cli.StringFlag{Name: "sse", Usage: "server-side encryption: AES256, aws:kms"},
+			&cli.StringFlag{Name: "sse-kms-key-id", Usage: "KMS key id for --sse aws:kms"},
+			&cli.StringFlag{Name: "acl", Usage: "canned ACL, e.g. private, bucket-owner-full-control"},
+			&cli.StringFlag{Name: "cache-control", Usage: "Cache-Control header"},
+		),
+		Action: runPut,
+	}
+}
+
+// putArgs is the typed form of the put command line.
+type putArgs struct {
+	sources []string
+	bucket  string
+	key     string // "" or ending in "/" → prefix
+	opts    s3up.Options
+	conc    int
+}
+
+func parsePut(c *cli.Context) (*putArgs, error) {
+	args := c.Args().Slice()
+	if len(args) < 2 {
+		return nil, usagef("put needs SOURCE and s3://BUCKET/KEY (see s3up put --help)")
+	}
+	dst := args[len(args)-1]
+	bucket, key, err := s3up.ParseURL(dst)
+	if err != nil {
+		return nil, err
+	}
+	pa := &putArgs{sources: args[:len(args)-1], bucket: bucket, key: key}
+	if len(pa.sources) > 1 && key != "" && !strings.HasSuffix(key, "/") {
+		return nil, usagef("several sources need a prefix destination ending in \"/\" (got %s)", dst)
+	}
+	for _, s := range pa.sources {
+		if strings.HasPrefix(s, "s3://") {
+			return nil, usagef("source %s is an S3 URL; s3up uploads local files (SOURCE... s3://BUCKET/KEY)", s)
+		}
+	}
+	o := &pa.opts
+	if s := c.String("part-size"); s != "" {
+		if o.PartSize, err = parseSize("part-size", s); err != nil {
+			return nil, err
+		}
+		o.PartSizeExplicit = true
+	}
+	pa.conc = c.Int("concurrency")
+	if pa.conc < 1 || pa.conc > s3up.MaxConcurrency {
+		return nil, usagef("--concurrency %d is out of range 1..%d", pa.conc, s3up.MaxConcurrency)
+	}
+	o.Concurrency = pa.conc
+	if o.Checksum, err = s3up.ParseChecksum(c.String("checksum")); err != nil {
+		return nil, err
+	}
+	if o.Payload, err = s3up.ParsePayloadSigning(c.String("payload")); err != nil {
+		return nil, err
+	}
+	o.NoVerify = !c.Bool("verify")
+	o.StateDir = c.String("state-dir")
+	o.Fresh = c.Bool("fresh")
+	if s := c.String("bwlimit"); s != "" {
+		if o.BandwidthLimit, err = parseRate(s); err != nil {
+			return nil, err
+		}
+	}
+	o.Object = s3up.ObjectOptions{
+		ContentType:  c.String("content-type"),
+		CacheControl: c.String("cache-control"),
+		StorageClass: c.String("storage-class"),
+		ACL:          c.String("acl"),
+		SSE:          c.String("sse"),
+		SSEKMSKeyID:  c.String("sse-kms-key-id"),
+	}
+	if o.Object.SSEKMSKeyID != "" && !strings.HasPrefix(o.Object.SSE, "aws:kms") {
+		return nil, usagef("--sse-kms-key-id needs --sse aws:kms")
+	}
+	for _, kv := range c.StringSlice("metadata") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("--metadata %q must be key=value", kv)
+		}
+		if o.Object.Metadata == nil {
+			o.Object.Metadata = map[string]string{}
+		}
+		o.Object.Metadata[k] = v
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	return pa, nil
+}
+
+func runPut(c *cli.Context) error {
+	pa, err := parsePut(c)
+	if err != nil {
+		return err
+	}
+	// Check every source before anything is sent.
+	for _, s := range pa.sources {
+		if err := checkSource(s); err != nil {
+			return err
+		}
+	}
+	cb, err := newClient(c, pa.conc)
+	if err != nil {
+		return err
+	}
+	out := newOutput(c)
+	worst := 0
+	var last error
+	for _, src := range pa.sources {
+		key := s3up.ObjectKey(pa.key, src)
+		opts := pa.opts
+		opts.TLS = cb.info.TLS
+		opts.Endpoint = cb.info.Endpoint
+		if opts.Object.ContentType == "" {
+			opts.Object.ContentType = s3up.DetectContentType(src)
+		}
+		r := out.newPutRenderer(src, pa.bucket, key)
+		opts.Listener = r
+		res, err := s3up.NewUploader(cb.client, opts).Put(c.Context, src, pa.bucket, key)
+		r.finish(res, err)
+		if err != nil {
+			if code := exitCode(err); code > worst || code == exitInterrupted {
+				worst, last = code, err
+			}
+			if c.Context.Err() != nil {
+				break
+			}
+		}
+	}
+	if last == nil {
+		return nil
+	}
+	return cli.Exit("", worst) // each failure was printed by its renderer
+}
+
+// checkSource rejects what cannot be uploaded, with a clear reason.
+func checkSource(s string) error {
+	fi, err := os.Stat(s)
+	switch {
+	case os.IsNotExist(err):
+		return fmt.Errorf("%w: source %s does not exist", s3up.ErrBadInput, s)
+	case os.IsPermission(err):
+		return fmt.Errorf("%w: source %s: permission denied", s3up.ErrBadInput, s)
+	case err != nil:
+		return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, err)
+	case fi.IsDir():
+		return fmt.Errorf("%w: source %s is a directory; s3up uploads files (try a tar of it)", s3up.ErrBadInput, s)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%w: source %s is not a regular file (%s); s3up needs a file it can seek in to resume", s3up.ErrBadInput, s, fi.Mode().Type())
+	}
+	f, err := os.Open(s)
+	if err != nil {
+		if os.IsPermission(err) {
+			return fmt.Errorf("%w: source %s is not readable: permission denied", s3up.ErrBadInput, s)
+		}
+		return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, err)
+	}
+	return f.Close()
+}

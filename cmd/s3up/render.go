@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/s3up/s3up/s3up"
+)
+
+// output renders what commands report: JSON lines (--json), nothing but
+// errors (--quiet), a live progress bar (stderr is a terminal), or plain
+// timestamp-free lines suitable for a cron log.
+type output struct {
+	stdout, stderr io.Writer
+	json, quiet    bool
+	tty            bool
+	interval       time.Duration // plain progress lines
+	mu             sync.Mutex
+}
+
+func newOutput(c *cli.Context) *output {
+	o := &output{stdout: c.App.Writer, stderr: c.App.ErrWriter, json: c.Bool("json"), quiet: c.Bool("quiet"), interval: 10 * time.Second}
+	if f, ok := o.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		o.tty = true
+	}
+	if v := os.Getenv("S3UP_PROGRESS_INTERVAL"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			o.interval = d
+		}
+	}
+	return o
+}
+
+// info prints a human line on stderr (unless quiet or json).
+func (o *output) info(format string, args ...any) {
+	if o.quiet || o.json {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(o.stderr, format+"\n", args...)
+}
+
+// result prints a human line on stdout (unless quiet or json).
+func (o *output) result(format string, args ...any) {
+	if o.quiet || o.json {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(o.stdout, format+"\n", args...)
+}
+
+// emit prints one JSON object on stdout (json mode only).
+func (o *output) emit(event string, v any) {
+	if !o.json {
+		return
+	}
+	m := map[string]any{}
+	if v != nil {
+		b, _ := json.Marshal(v)
+		_ = json.Unmarshal(b, &m)
+	}
+	m["event"] = event
+	b, _ := json.Marshal(m)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.stdout.Write(append(b, '\n'))
+}
+
+// printError prints the one-line failure report.
+func printError(stdout, stderr io.Writer, asJSON bool, err error, code int) {
+	msg := message(err)
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"event": "error", "message": msg, "exit_code": code})
+		stdout.Write(append(b, '\n'))
+		return
+	}
+	fmt.Fprintf(stderr, "s3up: error: %s\n", msg)
+}
+
+// putRenderer turns one file's engine events into output.
+type putRenderer struct {
+	o                *output
+	src, bucket, key string
+	total, done      int64
+	partsDone        int
+	parts            int32
+	bar              *progressbar.ProgressBar
+	start, lastLine  time.Time
+	lastJSON         time.Time
+}
+
+func (o *output) newPutRenderer(src, bucket, key string) *putRenderer {
+	now := time.Now()
+	return &putRenderer{o: o, src: src, bucket: bucket, key: key, start: now, lastLine: now}
+}
+
+// Event implements s3up.Listener. The engine serialises calls.
+func (r *putRenderer) Event(e s3up.Event) {
+	o := r.o
+	switch ev := e.(type) {
+	case s3up.Planned:
+		r.total, r.parts = ev.Size, ev.Parts
+		o.emit("planned", ev)
+		raised := ""
+		if ev.Raised {
+			raised = " (part size raised to stay within 10,000 parts)"
+		}
+		if ev.Size == 0 {
+			o.info("s3up: %s -> s3://%s/%s: empty file, one PutObject", r.src, ev.Bucket, ev.Key)
+			return
+		}
+		o.info("s3up: %s -> s3://%s/%s: %s in %d parts of %s%s", r.src, ev.Bucket, ev.Key,
+			humanize.IBytes(uint64(ev.Size)), ev.Parts, humanize.IBytes(uint64(ev.PartSize)), raised)
+	case s3up.Started:
+		o.emit("started", ev)
+		if ev.Reason != "" {
+			o.info("s3up: starting a new upload %s: %s", ev.UploadID, ev.Reason)
+		} else {
+			o.info("s3up: started upload %s", ev.UploadID)
+		}
+		r.startBar()
+	case s3up.Resumed:
+		o.emit("resumed", ev)
+		extra := ""
+		if ev.Adopted > 0 {
+			extra += fmt.Sprintf(", %d adopted after checking local bytes", ev.Adopted)
+		}
+		if ev.Mismatched > 0 {
+			extra += fmt.Sprintf(", %d mismatched", ev.Mismatched)
+		}
+		o.info("s3up: resuming upload %s: %d/%d parts on server, %d to send%s", ev.UploadID, ev.OnServer, ev.Parts, ev.ToSend, extra)
+		r.done = ev.BytesOnServer
+		r.partsDone = ev.OnServer
+		r.startBar()
+	case s3up.Warning:
+		o.emit("warning", ev)
+		r.clearBar()
+		o.info("s3up: warning: %s", ev.Message)
+	case s3up.Progress:
+		r.done += ev.Delta
+		if r.bar != nil {
+			r.bar.Set64(r.done)
+		}
+		r.maybeLine()
+	case s3up.PartDone:
+		r.partsDone++
+		o.emit("part_done", ev)
+		if r.bar != nil {
+			r.bar.Describe(fmt.Sprintf("parts %d/%d", r.partsDone, r.parts))
+		}
+		r.maybeLine()
+	case s3up.Completed:
+		o.emit("completed", ev)
+		r.clearBar()
+	case s3up.Verified:
+		o.emit("verified", ev)
+	}
+}
+
+func (r *putRenderer) startBar() {
+	if !r.o.tty || r.o.quiet || r.o.json || r.bar != nil {
+		return
+	}
+	r.bar = progressbar.NewOptions64(r.total,
+		progressbar.OptionSetWriter(r.o.stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetDescription(fmt.Sprintf("parts %d/%d", r.partsDone, r.parts)),
+		progressbar.OptionClearOnFinish(),
+	)
+	r.bar.Set64(r.done)
+}
+
+func (r *putRenderer) clearBar() {
+	if r.bar != nil {
+		r.bar.Clear()
+	}
+}
+
+// maybeLine prints a plain progress line (cron logs) or a JSON progress
+// object, at most once per interval.
+func (r *putRenderer) maybeLine() {
+	now := time.Now()
+	if r.o.json {
+		if now.Sub(r.lastJSON) >= time.Second {
+			r.lastJSON = now
+			r.o.emit("progress", map[string]any{"bytes": r.done, "total": r.total, "parts_done": r.partsDone, "parts": r.parts})
+		}
+		return
+	}
+	if r.o.tty || r.o.quiet || now.Sub(r.lastLine) < r.o.interval {
+		return
+	}
+	r.lastLine = now
+	pct := 0.0
+	if r.total > 0 {
+		pct = 100 * float64(r.done) / float64(r.total)
+	}
+	rate := float64(r.done) / max(now.Sub(r.start).Seconds(), 0.001)
+	r.o.info("s3up: progress: %.0f%% %s/%s, %d/%d parts, %s/s", pct,
+		humanize.IBytes(uint64(max(r.done, 0))), humanize.IBytes(uint64(r.total)), r.partsDone, r.parts, humanize.IBytes(uint64(rate)))
+}
+
+func (r *putRenderer) finish(res *s3up.Result, err error) {
+	r.clearBar()
+	if err != nil {
+		printError(r.o.stdout, r.o.stderr, r.o.json, err, exitCode(err))
+		return
+	}
+	r.o.emit("result", res)
+	dur := time.Since(r.start)
+	what := fmt.Sprintf("sent %d parts (%s)", res.PartsSent, humanize.IBytes(uint64(res.BytesSent)))
+	if res.AlreadyComplete {
+		what = "already complete on the server"
+	} else if res.Resumed {
+		what += fmt.Sprintf(", %d parts were already on the server", res.PartsKept)
+	}
+	verified := "not verified (--verify=false)"
+	if res.Verified != "" {
+		verified = "verified " + res.Verified
+	}
+	rate := float64(res.BytesSent) / max(dur.Seconds(), 0.001)
+	r.o.result("done: s3://%s/%s (%s) in %s at %s/s; %s; %s", res.Bucket, res.Key, humanize.IBytes(uint64(res.Size)),
+		dur.Round(10*time.Millisecond), humanize.IBytes(uint64(rate)), what, verified)
+}

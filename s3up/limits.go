@@ -1,0 +1,106 @@
+package s3up
+
+import (
+	"fmt"
+
+	"github.com/dustin/go-humanize"
+)
+
+// S3 multipart limits. Every S3-compatible store we target accepts these; a
+// store with tighter limits reports its own error, which is surfaced as is.
+const (
+	// MinPartSize is the smallest size of every part but the last.
+	MinPartSize int64 = 5 << 20
+	// MaxPartSize is the largest size of a single part.
+	MaxPartSize int64 = 5 << 30
+	// MaxParts is the largest part number S3 accepts.
+	MaxParts = 10000
+	// MaxObjectSize is the largest object S3 accepts.
+	MaxObjectSize int64 = 5 << 40
+
+	// DefaultPartSize is used when Options.PartSize is zero.
+	DefaultPartSize int64 = 16 << 20
+	// DefaultConcurrency is used when Options.Concurrency is zero.
+	DefaultConcurrency = 4
+	// MaxConcurrency bounds --concurrency: stores throttle well before this.
+	MaxConcurrency = 64
+
+	// partSizeStep is the granularity used when the planner has to raise the
+	// part size: whole MiB keep the plan readable in status output.
+	partSizeStep int64 = 1 << 20
+)
+
+// Plan is how a file of Size bytes is cut into parts.
+type Plan struct {
+	Size         int64 // bytes in the file
+	PartSize     int64 // size of every part but the last
+	Count        int32 // number of parts; 0 for an empty file
+	LastPartSize int64 // size of part Count
+	Raised       bool  // the requested part size was raised to stay within MaxParts
+}
+
+// PartSize returns the size of part n (1-based).
+func (p Plan) PartSizeOf(n int32) int64 {
+	if n == p.Count {
+		return p.LastPartSize
+	}
+	return p.PartSize
+}
+
+// Offset returns the file offset of part n (1-based).
+func (p Plan) Offset(n int32) int64 { return int64(n-1) * p.PartSize }
+
+// PlanParts cuts size bytes into parts of partSize (0 means DefaultPartSize).
+//
+// When the file would need more than MaxParts parts, the part size is raised
+// to the smallest whole MiB that fits, but only if the caller did not ask for
+// an explicit size (explicit=false): an explicit size that cannot work is the
+// user's mistake and is reported, so a backup never silently changes shape.
+func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
+	if size < 0 {
+		return Plan{}, fmt.Errorf("%w: negative file size %d", ErrBadInput, size)
+	}
+	if size > MaxObjectSize {
+		return Plan{}, fmt.Errorf("%w: file is %s, larger than the S3 maximum object size of %s",
+			ErrBadInput, humanize.IBytes(uint64(size)), humanize.IBytes(uint64(MaxObjectSize)))
+	}
+	if partSize == 0 {
+		partSize = DefaultPartSize
+		explicit = false
+	}
+	if err := ValidatePartSize(partSize); err != nil {
+		return Plan{}, err
+	}
+	p := Plan{Size: size, PartSize: partSize}
+	if size == 0 {
+		return p, nil
+	}
+	if ceilDiv(size, partSize) > MaxParts {
+		need := ceilDiv(ceilDiv(size, MaxParts), partSizeStep) * partSizeStep
+		if explicit {
+			return Plan{}, fmt.Errorf("%w: part size %s would need %d parts for a %s file (S3 allows %d); use --part-size %s or more, or omit it",
+				ErrBadInput, humanize.IBytes(uint64(partSize)), ceilDiv(size, partSize),
+				humanize.IBytes(uint64(size)), MaxParts, humanize.IBytes(uint64(need)))
+		}
+		p.PartSize = need
+		p.Raised = true
+	}
+	p.Count = int32(ceilDiv(size, p.PartSize))
+	p.LastPartSize = size - int64(p.Count-1)*p.PartSize
+	return p, nil
+}
+
+// ValidatePartSize reports whether n is a part size S3 accepts.
+func ValidatePartSize(n int64) error {
+	if n < MinPartSize {
+		return fmt.Errorf("%w: part size %s is below the S3 minimum of %s",
+			ErrBadInput, humanize.IBytes(uint64(max(n, 0))), humanize.IBytes(uint64(MinPartSize)))
+	}
+	if n > MaxPartSize {
+		return fmt.Errorf("%w: part size %s is above the S3 maximum of %s",
+			ErrBadInput, humanize.IBytes(uint64(n)), humanize.IBytes(uint64(MaxPartSize)))
+	}
+	return nil
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
