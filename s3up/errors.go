@@ -133,7 +133,8 @@ func classify(err error) error {
 		return withKind(ErrNoBucket, err)
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
 		"ExpiredToken", "TokenRefreshRequired", "AllAccessDisabled", "InvalidSecurity",
-		"AuthorizationHeaderMalformed", "XMinioInvalidObjectName":
+		"AuthorizationHeaderMalformed",
+		"XAdminUserNotFound": // versitygw's answer to an unknown access key
 		return withKind(ErrAccess, err)
 	case "InvalidBucketName", "KeyTooLongError", "InvalidArgument", "EntityTooLarge",
 		"InvalidStorageClass", "InvalidEncryptionAlgorithmError", "PermanentRedirect",

@@ -120,8 +120,12 @@ func (r *putRenderer) Event(e s3up.Event) {
 			o.info("s3up: %s -> s3://%s/%s: empty file, one PutObject", r.src, ev.Bucket, ev.Key)
 			return
 		}
-		o.info("s3up: %s -> s3://%s/%s: %s in %d parts of %s%s", r.src, ev.Bucket, ev.Key,
-			humanize.IBytes(uint64(ev.Size)), ev.Parts, humanize.IBytes(uint64(ev.PartSize)), raised)
+		shape := fmt.Sprintf("%d parts of %s", ev.Parts, humanize.IBytes(uint64(ev.PartSize)))
+		if ev.Parts == 1 {
+			shape = "1 part"
+		}
+		o.info("s3up: %s -> s3://%s/%s: %s in %s%s", r.src, ev.Bucket, ev.Key,
+			humanize.IBytes(uint64(ev.Size)), shape, raised)
 	case s3up.Started:
 		o.emit("started", ev)
 		if ev.Reason != "" {
