@@ -1,0 +1,92 @@
+// Package resume keeps the local state that lets s3up resume an interrupted multipart upload,
+// and decides, part by part, what a resume must send. It uses the standard library only (plus
+// gofrs/flock for locking): no SDK, no network. The engine in package s3up talks to the server
+// and hands this package plain Part values.
+//
+// # The sidecar
+//
+// Each (source file, destination) pair has one sidecar file; SidecarPath names it. By default
+// it is a hidden file next to the source (".big.iso.s3up-1a2b3c4d5e6f"); with a state
+// directory it is "big.iso-<16 hex digits>.s3up" there. The hash covers the destination (and,
+// in a state directory, the source's absolute path), so one file sent to two places has two
+// sidecars.
+//
+// A sidecar is a text file of JSON lines. Line 1 is the header, the upload's fixed facts:
+//
+//	{"s3up_sidecar":1,"version":1,"upload_id":"…","destination":{"endpoint":"","bucket":"b","key":"k"},
+//	 "source":{"path":"/data/big.iso","size":…,"mtime":"…","fingerprint":"…"},
+//	 "part_size":16777216,"part_count":380,"checksum":"CRC32C","object_options":{…},"created_at":"…"}
+//
+// (shown wrapped; it is one line). The "s3up_sidecar" key marks the file as a sidecar and
+// carries the format version. Every further line records one part the server acknowledged:
+//
+//	{"n":17,"size":16777216,"etag":"\"9b2cf535f27731c974343645a3985328\"","sum":"yZRlqg=="}
+//
+// The ETag is kept verbatim, quotes included, because CompleteMultipartUpload wants it back
+// exactly; "sum" is the part checksum in the wire encoding of the header's algorithm. Several
+// records for one part number may exist (a part re-sent on a later run): the last one wins.
+//
+// A sidecar holds no credentials, only what is shown above, and is created with mode 0600.
+//
+// # Crash safety
+//
+// A crash at any instant leaves a sidecar that Load reads, and that never claims more than the
+// server acknowledged:
+//
+//   - Create and Compact write a whole new file under a fixed temporary name next to the
+//     sidecar, fsync it, rename it over the sidecar and fsync the directory. A crash leaves
+//     either the old file or the new one, never a mix.
+//   - Append adds one record with a single write of a whole line, then fdatasync, and only then
+//     returns; the engine records a part only after UploadPart succeeded. Earlier bytes are never
+//     rewritten, so a crash can damage only the last line: it may lack its newline, or be
+//     garbage (some filesystems extend the file before its data lands). Load ignores such a torn
+//     last line, and the next Append first cuts it off. The part it described shows up as
+//     "on server, not in sidecar" and is verified, not trusted.
+//   - Any other damage (a bad line in the middle, a missing or truncated header, a record that
+//     contradicts the header) means something other than s3up wrote the file. Load returns
+//     ErrCorrupt naming the line; it never panics and never guesses, so no object is ever
+//     completed from unverified state.
+//
+// Appends cost O(1) whatever the number of parts. Records for re-sent parts accumulate; when
+// they outnumber the live ones (more than 2×parts+64 records), Load compacts the file with the
+// same temp+fsync+rename dance.
+//
+// # Locking
+//
+// Lock takes an exclusive, non-blocking flock(2) on "<sidecar>.lock" before anything reads or
+// writes the sidecar, so two s3up runs never drive one upload; the second gets ErrLocked at
+// once. flock locks belong to an open file, so a second Lock in the same process fails too.
+// The kernel drops the lock when the process dies, so a kill -9 leaves no stale lock to clean.
+// Close keeps the lock file (deleting it would let two processes lock two different files);
+// Remove deletes it while still holding the lock, and Lock rechecks after locking that the file
+// it locked is still the one on disk.
+//
+// # Resuming
+//
+// CheckResumable compares the header with the source as it is now (path, size, mtime,
+// fingerprint: any change means ErrSourceChanged, and the upload must start over) and with the
+// destination and object options given now (any change means ErrOptionsChanged). Part size and
+// checksum algorithm may differ: a resume keeps the recorded ones.
+//
+// Then Reconcile compares the sidecar's records with the server's ListParts answer, because the
+// two drift: a crash between UploadPart and Append leaves a part the sidecar does not know; a
+// store may drop parts. For each planned part:
+//
+//	sidecar says                 server says                          action
+//	part done, ETag E, size S    present, ETag E, size S              Skip
+//	part done                    missing                              Upload
+//	part done, ETag E            present, other ETag/size/checksum    Upload
+//	nothing                      present, planned size                Verify
+//	anything                     present, not the planned size        Upload
+//	part done, not planned size  anything                             Upload
+//	nothing                      missing                              Upload
+//
+// Skip requires the sidecar's size to equal the plan's, and checksums to agree where both sides
+// have one. ETags are compared verbatim, tolerating a missing pair of quotes on one side.
+// Verify means: adopt the server's part only if the checksum of the local bytes matches the
+// server's ETag or checksum, else re-send it. Server parts numbered outside the plan are
+// reported in Reconciliation.Extra and never completed.
+//
+// What this package does not decide: NoSuchUpload (the upload was completed or aborted behind
+// our back) and the final object check belong to the engine, which talks to the server.
+package resume
