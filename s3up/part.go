@@ -28,7 +28,8 @@ func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	u := j.u
 	size := j.plan.PartSizeOf(n)
 	sign := u.opts.signPayload()
-	sums, read, err := hashPart(j.section(n), sumRequest{alg: j.alg, sha256: sign, md5: j.alg == ChecksumMD5})
+	checkETag := u.opts.checkETags(j.alg)
+	sums, read, err := hashPart(j.section(n), sumRequest{alg: j.alg, sha256: sign, md5: j.alg == ChecksumMD5 || checkETag})
 	if err != nil || read != size {
 		return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: fmt.Errorf("%w: %s: %v", ErrTransient, j.res.Source, errOrShort(err))}
 	}
@@ -42,7 +43,11 @@ func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	if sign {
 		hash = sums.SHA256
 	}
-	out, err := u.client.UploadPart(ctx, in, withPayloadHash(hash))
+	callOpts := []func(*s3.Options){withPayloadHash(hash), withErrorBodyCheck()}
+	if checkETag {
+		callOpts = append(callOpts, withETagCheck(n, sums.MD5))
+	}
+	out, err := u.client.UploadPart(ctx, in, callOpts...)
 	if err != nil {
 		body.withdraw()
 		return resume.Part{}, &UploadError{Op: fmt.Sprintf("upload part %d", n), Err: err}

@@ -61,11 +61,6 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 	if len(args) < 2 {
 		return nil, usagef("put needs SOURCE and s3://BUCKET/KEY (see s3up put --help)")
 	}
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			return nil, usagef("flag %s must come before the files: s3up put [flags] SOURCE... s3://BUCKET/KEY (a file named %s can be given as ./%s)", a, a, a)
-		}
-	}
 	dst := args[len(args)-1]
 	bucket, key, err := s3up.ParseURL(dst)
 	if err != nil {
