@@ -2,14 +2,27 @@ package s3up
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"hash/crc64"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 func TestCRC64Combine(t *testing.T) {
@@ -110,10 +123,14 @@ func BenchmarkHashPart(b *testing.B) {
 	for _, req := range []sumRequest{
 		{alg: ChecksumCRC32C}, {alg: ChecksumCRC64NVME}, {alg: ChecksumCRC32C, sha256: true},
 		{alg: ChecksumSHA256}, {alg: ChecksumMD5}, {alg: ChecksumNone, sha256: true},
+		{alg: ChecksumNone}, {alg: ChecksumNone, md5: true}, // none+unsigned: ETag check costs one MD5
 	} {
 		name := string(req.alg)
 		if req.sha256 {
 			name += "+payload-sha256"
+		}
+		if req.md5 && req.alg != ChecksumMD5 {
+			name += "+etag-md5"
 		}
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
@@ -121,6 +138,102 @@ func BenchmarkHashPart(b *testing.B) {
 				if _, _, err := hashPart(bytes.NewReader(data), req); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestSignPayload: --payload auto sends UNSIGNED-PAYLOAD over HTTPS and
+// whenever a checksum covers the part; it signs the SHA-256 only for a part
+// without a checksum over plain HTTP.
+func TestSignPayload(t *testing.T) {
+	for _, tc := range []struct {
+		p    PayloadSigning
+		alg  ChecksumAlgorithm
+		tls  bool
+		want bool
+	}{
+		{PayloadAuto, ChecksumNone, false, true}, {PayloadAuto, ChecksumNone, true, false},
+		{PayloadAuto, ChecksumCRC32C, false, false}, {PayloadAuto, ChecksumMD5, false, false},
+		{PayloadAuto, ChecksumCRC32C, true, false}, {"", "", true, false},
+		{PayloadSigned, ChecksumNone, true, true}, {PayloadSigned, ChecksumCRC32C, false, true},
+		{PayloadUnsigned, ChecksumNone, false, false}, {PayloadUnsigned, ChecksumCRC32C, true, false},
+	} {
+		if got := (Options{Payload: tc.p, Checksum: tc.alg, TLS: tc.tls}).withDefaults().signPayload(); got != tc.want {
+			t.Errorf("payload %q checksum %q tls %v: sign %v, want %v", tc.p, tc.alg, tc.tls, got, tc.want)
+		}
+	}
+}
+
+// TestCheckETags: only a part with neither a checksum nor a signed payload
+// needs its ETag compared with the local MD5.
+func TestCheckETags(t *testing.T) {
+	for _, alg := range ChecksumAlgorithms {
+		for _, p := range []PayloadSigning{PayloadAuto, PayloadSigned, PayloadUnsigned} {
+			for _, tls := range []bool{false, true} {
+				o := Options{Payload: p, Checksum: alg, TLS: tls}.withDefaults()
+				want := alg == ChecksumNone && !o.signPayload()
+				if got := o.checkETags(alg); got != want {
+					t.Errorf("%s %s tls=%v: %v, want %v", alg, p, tls, got, want)
+				}
+			}
+		}
+	}
+	o := Options{Payload: PayloadUnsigned, Object: ObjectOptions{SSE: "aws:kms"}}
+	if o.checkETags(ChecksumNone) {
+		t.Error("SSE-KMS ETags are not MD5s but are checked")
+	}
+}
+
+// TestETagCheckRetries: a part whose ETag is not the MD5 of the bytes sent
+// is sent again by the SDK's retryer, and fails as ErrTransient when every
+// attempt is damaged.
+func TestETagCheckRetries(t *testing.T) {
+	data := []byte("the part's bytes")
+	sum := md5.Sum(data)
+	good := `"` + hex.EncodeToString(sum[:]) + `"`
+	bad := `"00112233445566778899aabbccddeeff"`
+	for _, tc := range []struct {
+		name    string
+		etags   []string
+		wantErr bool
+	}{
+		{"right-first", []string{good}, false},
+		{"damaged-once", []string{bad, good}, false},
+		{"damaged-always", []string{bad, bad, bad}, true},
+		{"not-an-md5", []string{`"abc-3"`}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				i := int(calls.Add(1)) - 1
+				w.Header().Set("ETag", tc.etags[min(i, len(tc.etags)-1)])
+			}))
+			defer srv.Close()
+			client := s3.New(s3.Options{
+				Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+				Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
+				Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+					o.MaxAttempts = 3
+					o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				}),
+			})
+			_, err := client.UploadPart(context.Background(), &s3.UploadPartInput{
+				Bucket: aws.String("b"), Key: aws.String("k"), UploadId: aws.String("u"), PartNumber: aws.Int32(1),
+				Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+			}, withPayloadHash("UNSIGNED-PAYLOAD"), withETagCheck(1, sum[:]))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want error %v (after %d calls)", err, tc.wantErr, calls.Load())
+			}
+			if want := int32(min(len(tc.etags), 3)); calls.Load() != want {
+				t.Fatalf("%d UploadPart calls, want %d", calls.Load(), want)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrTransient) || apiCode(err) != "PartETagMismatch" {
+					t.Fatalf("error %v: not ErrTransient/PartETagMismatch", err)
+				}
+				t.Logf("error: %s", Describe(err))
 			}
 		})
 	}

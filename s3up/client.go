@@ -115,7 +115,7 @@ func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, er
 					so.MaxAttempts = cc.MaxAttempts
 					so.MaxBackoff = maxBackoff
 					so.RateLimiter = ratelimit.None
-					so.Retryables = append(so.Retryables, retryables)
+					so.Retryables = append(append([]retry.IsErrorRetryable{noRetryTLS}, so.Retryables...), retryables)
 				})
 			})
 		}),

@@ -2,12 +2,16 @@ package s3up
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -158,8 +162,46 @@ func classify(err error) error {
 	case http.StatusForbidden:
 		return withKind(ErrAccess, err)
 	}
+	if tlsProblem(err) != "" {
+		return withKind(ErrBadInput, err)
+	}
 	return withKind(ErrTransient, err)
 }
+
+// tlsProblem describes a TLS failure that neither a retry nor a rerun can
+// fix, because the client's trust settings or the endpoint URL must change:
+// an untrusted, expired or misnamed certificate, or an https:// endpoint
+// that does not speak TLS. It returns "" for any other error.
+func tlsProblem(err error) string {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var rh tls.RecordHeaderError
+	switch {
+	case errors.As(err, &ua):
+		return "its TLS certificate is signed by an unknown authority; set AWS_CA_BUNDLE to the PEM file of the CA that signed it"
+	case errors.As(err, &hn):
+		return fmt.Sprintf("its TLS certificate is not valid for this host (%v); use the host name the certificate names", hn)
+	case errors.As(err, &ci):
+		return fmt.Sprintf("its TLS certificate is not valid (%v); renew it, or set AWS_CA_BUNDLE to the right CA", ci)
+	case errors.As(err, &cv):
+		return fmt.Sprintf("its TLS certificate is not trusted (%v); set AWS_CA_BUNDLE to the PEM file of its CA", cv.Err)
+	case errors.As(err, &rh):
+		return "it does not speak TLS; use an http:// endpoint"
+	}
+	return ""
+}
+
+// noRetryTLS stops the SDK from retrying TLS failures that tlsProblem
+// recognises: the SDK counts them as connection errors and would retry
+// them with backoff before the one clear message.
+var noRetryTLS = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if tlsProblem(err) != "" {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+})
 
 // isRetryableNetErr reports connection-level failures (reset, refused,
 // timeouts) that a later attempt may overcome.
@@ -208,6 +250,15 @@ func describeInner(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return describe(err)
+	}
+	if p := tlsProblem(err); p != "" {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				return fmt.Sprintf("cannot connect to %s://%s: %s", u.Scheme, u.Host, p)
+			}
+		}
+		return "cannot connect: " + p
 	}
 	if strings.Contains(err.Error(), "failed to retrieve credentials") {
 		return "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile)"

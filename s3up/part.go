@@ -27,8 +27,8 @@ func (j *job) section(n int32) *io.SectionReader {
 func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	u := j.u
 	size := j.plan.PartSizeOf(n)
-	sign := u.opts.signPayload()
-	checkETag := u.opts.checkETags(j.alg)
+	sign := j.opts.signPayload()
+	checkETag := j.opts.checkETags(j.alg)
 	sums, read, err := hashPart(j.section(n), sumRequest{alg: j.alg, sha256: sign, md5: j.alg == ChecksumMD5 || checkETag})
 	if err != nil || read != size {
 		return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: fmt.Errorf("%w: %s: %v", ErrTransient, j.res.Source, errOrShort(err))}

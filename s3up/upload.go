@@ -66,6 +66,7 @@ type Result struct {
 
 // job is the state of one Put call.
 type job struct {
+	opts    Options // u.opts, with the checksum this upload actually uses
 	u       *Uploader
 	alg     ChecksumAlgorithm
 	src     resume.Source
@@ -116,7 +117,7 @@ func (u *Uploader) Put(ctx context.Context, source, bucket, key string) (*Result
 		return nil, err
 	}
 	j := &job{
-		u: u, alg: u.opts.Checksum, src: src, f: f, plan: plan,
+		u: u, opts: u.opts, alg: u.opts.Checksum, src: src, f: f, plan: plan,
 		dest:    resume.Destination{Endpoint: u.opts.Endpoint, Bucket: bucket, Key: key},
 		res:     &Result{Source: source, Bucket: bucket, Key: key, Size: src.Size},
 		adopted: map[int32]bool{},
@@ -273,6 +274,7 @@ func (j *job) loadState(ctx context.Context) error {
 		u.ev.emit(Warning{Message: fmt.Sprintf("resuming with the checksum the upload started with (%s), not %s", alg, u.opts.Checksum)})
 	}
 	j.plan, j.alg, j.st = plan, alg, st
+	j.opts.Checksum = alg
 	return nil
 }
 

@@ -43,9 +43,11 @@ func (j *job) verify(ctx context.Context, out *s3.CompleteMultipartUploadOutput,
 		}
 	}
 	// The multipart ETag proves the object is exactly the parts we hold
-	// (every store we know computes it as md5 of the part MD5s). With
-	// --checksum md5 the part MD5s are our own; otherwise they are the
-	// server's ETags, which the per-part checksums already vouched for.
+	// (every store we know computes it as md5 of the part MD5s). The part
+	// ETags it is built from were vouched for when each part was sent: by
+	// the server checking our checksum, Content-MD5 or signed payload hash,
+	// or, with --checksum none and an unsigned payload, by s3up comparing
+	// the ETag with the MD5 of the bytes it read (Options.checkETags).
 	etag := strings.Trim(aws.ToString(out.ETag), `"`)
 	if etag == "" {
 		etag = strings.Trim(aws.ToString(head.ETag), `"`)
@@ -55,6 +57,10 @@ func (j *job) verify(ctx context.Context, out *s3.CompleteMultipartUploadOutput,
 			return fail("the object's ETag is %s, the parts sent give %s", etag, want)
 		}
 		methods = append(methods, "multipart ETag")
+	}
+	if len(methods) == 1 {
+		u.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s could be verified: the server reports neither a %s checksum nor a multipart ETag made of part MD5s",
+			j.dest.Bucket, j.dest.Key, j.alg)})
 	}
 	j.res.Verified = strings.Join(methods, ", ")
 	u.ev.emit(Verified{Method: j.res.Verified, Value: firstNonEmpty(j.res.Checksum, etag)})

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +19,7 @@ var version = "dev"
 // run builds the app, runs it, prints the failure line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, flagsFirst(app, args))
 	code := exitCode(err)
 	if err != nil && !errors.Is(err, errReported) {
 		var ce cli.ExitCoder
@@ -31,12 +31,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// flagsFirst moves flags typed after a command's arguments in front of them:
+// urfave/cli v2, like Go's flag package, stops parsing flags at the first
+// argument, and the contract has `s3up gc s3://BUCKET --older-than 7d`.
+// "--" still ends the flags, and the shell-completion flag stays last, where
+// urfave/cli looks for it.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) < 3 {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, pos, tail []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			tail = append(tail, rest[i:]...)
+			i = len(rest)
+		case a == "--generate-bash-completion" && i == len(rest)-1:
+			tail = append(tail, a)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+				flags = append(flags, rest[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	out := append([]string{}, args[:2]...)
+	out = append(out, flags...)
+	out = append(out, pos...)
+	return append(out, tail...)
+}
+
 // errReported wraps an error that a command already printed (several
 // sources in one put); run only turns it into an exit code.
 var errReported = errors.New("reported")
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "s3up",
 		Usage:   "upload large files to S3-compatible stores; rerun to resume",
 		Version: version,
@@ -51,6 +98,11 @@ Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 		HideHelpCommand:      false,
 		Commands: []*cli.Command{
 			putCommand(),
+			statusCommand(),
+			abortCommand(),
+			uploadsCommand(),
+			gcCommand(),
+			completionCommand(),
 		},
 		// urfave/cli prints usage errors itself; route them through exitCode.
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
@@ -58,6 +110,17 @@ Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	// A command's flag errors bypass the app's handler (and would print the
+	// whole help page); give every command the same one-line treatment.
+	for _, c := range app.Commands {
+		if c.OnUsageError == nil {
+			name := c.Name
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usagef("%v (see s3up %s --help)", err, name)
+			}
+		}
+	}
+	return app
 }
 
 // connFlags select and reach the store; every command has them.
@@ -134,24 +197,55 @@ func parseRate(s string) (int64, error) {
 	return int64(n), nil
 }
 
-// parseAge accepts Go durations and days: 7d, 36h, 90m, 1d12h.
+// parseAge accepts Go durations and whole days: 7d, 36h, 90m, 1d12h.
 func parseAge(s string) (time.Duration, error) {
+	bad := usagef("--older-than %q is not a duration (examples: 7d, 36h, 90m, 1d12h)", s)
 	s = strings.TrimSpace(s)
-	var days int
-	if i := strings.Index(s, "d"); i > 0 {
-		if _, err := fmt.Sscanf(s[:i], "%d", &days); err != nil || days < 0 {
-			return 0, usagef("--older-than %q is not a duration (examples: 7d, 36h)", s)
+	var days int64
+	if before, after, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.ParseInt(before, 10, 64)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, bad
 		}
-		s = s[i+1:]
+		days, s = n, after
 	}
 	var d time.Duration
 	if s != "" {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil || d < 0 {
-			return 0, usagef("--older-than %q is not a duration (examples: 7d, 36h)", s)
+			return 0, bad
 		}
 	}
 	return time.Duration(days)*24*time.Hour + d, nil
+}
+
+// parseSourceDest reads the SOURCE s3://BUCKET/KEY arguments of status and
+// abort. A KEY ending in "/" gets SOURCE's file name, as with put.
+func parseSourceDest(c *cli.Context) (src, bucket, key string, err error) {
+	if c.NArg() != 2 {
+		return "", "", "", usagef("%s needs SOURCE and s3://BUCKET/KEY (see s3up %s --help)", c.Command.Name, c.Command.Name)
+	}
+	src = c.Args().Get(0)
+	if strings.HasPrefix(src, "s3://") {
+		return "", "", "", usagef("SOURCE %s is an S3 URL; give the local file that was uploaded, then s3://BUCKET/KEY", src)
+	}
+	bucket, key, err = s3up.ParseURL(c.Args().Get(1))
+	if err != nil {
+		return "", "", "", err
+	}
+	key = s3up.ObjectKey(key, src)
+	if err := s3up.ValidateDestination(bucket, key); err != nil {
+		return "", "", "", err
+	}
+	return src, bucket, key, nil
+}
+
+// parseBucketPrefix reads the s3://BUCKET[/PREFIX] argument of uploads and gc.
+func parseBucketPrefix(c *cli.Context) (bucket, prefix string, err error) {
+	if c.NArg() != 1 {
+		return "", "", usagef("%s needs one s3://BUCKET[/PREFIX] (see s3up %s --help)", c.Command.Name, c.Command.Name)
+	}
+	return s3up.ParseURL(c.Args().Get(0))
 }
 
 func jsonRequested(args []string) bool {

@@ -241,3 +241,18 @@ func (r *putRenderer) finish(res *s3up.Result, err error) {
 	r.o.result("done: s3://%s/%s (%s) in %s at %s/s; %s; %s", res.Bucket, res.Key, humanize.IBytes(uint64(res.Size)),
 		dur.Round(10*time.Millisecond), humanize.IBytes(uint64(rate)), what, verified)
 }
+
+// fmtAge renders an age compactly for tables: 45s, 12m, 5h12m, 3d4h.
+func fmtAge(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s" // the server's clock is ahead of ours
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}

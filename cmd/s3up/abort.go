@@ -1,0 +1,70 @@
+package main
+
+import (
+	"github.com/dustin/go-humanize"
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3up/s3up/s3up"
+)
+
+func abortCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "abort",
+		Usage:     "give up an upload: AbortMultipartUpload and remove the resume state",
+		ArgsUsage: "SOURCE s3://BUCKET/KEY",
+		Description: `Aborts the multipart upload recorded in the resume state of SOURCE ->
+s3://BUCKET/KEY, which frees the parts stored on the server, and removes the
+state. An upload the server no longer has is fine. abort refuses while a put
+of the same upload is running (exit 1): stop the put first.
+
+Without resume state it aborts every incomplete upload of exactly that key
+(not of other keys sharing its prefix) and says how many.
+
+Examples:
+  s3up abort backup.tar s3://backups/2026/backup.tar
+  s3up abort --state-dir /var/lib/s3up /srv/db.tar s3://bk/nightly/db.tar
+  s3up abort --json big.iso s3://isos/big.iso`,
+		Flags: append(connFlags(),
+			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: next to SOURCE)"},
+		),
+		Action: runAbort,
+	}
+}
+
+func runAbort(c *cli.Context) error {
+	src, bucket, key, err := parseSourceDest(c)
+	if err != nil {
+		return err
+	}
+	cb, err := newClient(c, 0)
+	if err != nil {
+		return err
+	}
+	res, err := s3up.Abort(c.Context, cb.client, src, bucket, key, c.String("state-dir"), cb.info.Endpoint)
+	if err != nil {
+		return err
+	}
+	out := newOutput(c)
+	out.emit("aborted", res)
+	if res.StateError != "" {
+		out.info("s3up: warning: resume state %s was unreadable (%s); removed it", res.StatePath, res.StateError)
+	}
+	for _, u := range res.Aborted {
+		out.result("aborted upload %s of s3://%s/%s (%d parts, %s)", u.UploadID, bucket, u.Key, u.Parts, humanize.IBytes(uint64(u.Bytes)))
+	}
+	for _, id := range res.Gone {
+		out.result("upload %s of s3://%s/%s was already gone from the server", id, bucket, key)
+	}
+	switch {
+	case res.HadState:
+		out.result("removed resume state %s", res.StatePath)
+		if res.Other > 0 {
+			out.result("%d other incomplete upload(s) of this key are left alone; `s3up abort` without state, or `s3up gc`, removes them", res.Other)
+		}
+	case len(res.Aborted) == 0:
+		out.result("no resume state and no incomplete upload of s3://%s/%s: nothing to abort", bucket, key)
+	default:
+		out.result("no resume state; aborted %d incomplete upload(s) of s3://%s/%s", len(res.Aborted), bucket, key)
+	}
+	return nil
+}

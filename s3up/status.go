@@ -1,0 +1,274 @@
+package s3up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3up/s3up/resume"
+)
+
+// PartState is how one part of an upload stands, comparing the sidecar with
+// the server.
+type PartState string
+
+const (
+	// PartSent: on the server and in the sidecar, matching; a resume keeps it.
+	PartSent PartState = "sent"
+	// PartServerOnly: on the server, not in the sidecar (a crash between
+	// upload and record, or no sidecar at all); a resume adopts it only after
+	// checking the local bytes.
+	PartServerOnly PartState = "server_only"
+	// PartMismatch: on the server, but its ETag or size differs from the
+	// sidecar's record or the plan; a resume re-sends it.
+	PartMismatch PartState = "mismatch"
+	// PartMissing: the sidecar records it, the server does not hold it; a
+	// resume re-sends it.
+	PartMissing PartState = "missing"
+	// PartPending: neither side has it: not sent yet.
+	PartPending PartState = "pending"
+)
+
+// PartStatus is one part in a StatusReport.
+type PartStatus struct {
+	Number int32     `json:"n"`
+	State  PartState `json:"state"`
+	Size   int64     `json:"size"`           // planned size (server size for PartMismatch)
+	ETag   string    `json:"etag,omitempty"` // server's ETag, else the sidecar's
+}
+
+// UploadStatus is one multipart upload seen from both sides.
+type UploadStatus struct {
+	UploadID  string    `json:"upload_id"`
+	Initiated time.Time `json:"initiated"`           // sidecar CreatedAt, else server Initiated; zero if unknown
+	OnServer  bool      `json:"on_server"`           // false: the server no longer has the upload
+	InSidecar bool      `json:"in_sidecar"`          // the sidecar records this upload
+	PartSize  int64     `json:"part_size,omitempty"` // 0 if unknown (no sidecar, no parts)
+	Size      int64     `json:"size"`                // bytes the finished object will have (0 if unknown)
+	BytesDone int64     `json:"bytes_done"`          // bytes in sent parts
+	// BytesServerOnly is bytes in server-only parts, which a resume may adopt.
+	BytesServerOnly int64        `json:"bytes_server_only"`
+	Parts           []PartStatus `json:"parts"`
+	Extra           int          `json:"extra_parts,omitempty"` // server parts numbered beyond the plan
+}
+
+// Count returns how many parts are in state s.
+func (u *UploadStatus) Count(s PartState) int {
+	n := 0
+	for _, p := range u.Parts {
+		if p.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+// StatusReport compares the local resume state of (source, destination) with
+// what the server holds.
+type StatusReport struct {
+	Source    string `json:"source"`
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	StatePath string `json:"state_path"`
+	HasState  bool   `json:"has_state"` // a readable sidecar exists
+	// StateError says why an existing sidecar cannot be read ("" if none).
+	StateError string `json:"state_error,omitempty"`
+	// InUse: another process holds the sidecar lock (a put is running).
+	InUse bool `json:"in_use"`
+	// SourceChanged says how the source differs from the one the sidecar's
+	// upload started with; a rerun of put then starts over.
+	SourceChanged string `json:"source_changed,omitempty"`
+	// Upload is the sidecar's upload (nil without a readable sidecar).
+	Upload *UploadStatus `json:"upload,omitempty"`
+	// Others are the server's other incomplete uploads of this key.
+	Others []UploadStatus `json:"others"`
+	// ObjectSize is the size of an existing object at the key, -1 if none.
+	ObjectSize int64 `json:"object_size"`
+}
+
+// Status reads the sidecar of source → bucket/key (without locking it, so a
+// running put is undisturbed) and compares it part by part with the server's
+// ListParts, and lists the key's other incomplete uploads. stateDir and
+// endpoint locate the sidecar as Options.StateDir and Options.Endpoint do.
+func Status(ctx context.Context, c S3API, source, bucket, key, stateDir, endpoint string) (*StatusReport, error) {
+	if err := ValidateDestination(bucket, key); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(source)
+	if err != nil {
+		return nil, fmt.Errorf("%w: source %s: %w", ErrBadInput, source, err)
+	}
+	dest := resume.Destination{Endpoint: endpoint, Bucket: bucket, Key: key}
+	r := &StatusReport{Source: source, Bucket: bucket, Key: key, ObjectSize: -1,
+		StatePath: resume.SidecarPath(stateDir, abs, dest), Others: []UploadStatus{}}
+
+	st, err := resume.Peek(r.StatePath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		r.StateError = err.Error()
+	default:
+		r.HasState = true
+	}
+	if r.InUse, err = resume.InUse(r.StatePath); err != nil {
+		return nil, err
+	}
+	src, srcErr := resume.StatSource(abs)
+	if st != nil {
+		switch {
+		case srcErr != nil:
+			r.SourceChanged = srcErr.Error()
+		default:
+			if err := resume.CheckResumable(st.Header, src, st.Destination, st.ObjectOptions); errors.Is(err, resume.ErrSourceChanged) {
+				r.SourceChanged = err.Error()
+			}
+		}
+		if r.Upload, err = sidecarStatus(ctx, c, st); err != nil {
+			return nil, err
+		}
+	}
+
+	others, err := UploadsForKey(ctx, c, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range others {
+		if r.Upload != nil && u.UploadID == r.Upload.UploadID {
+			if r.Upload.Initiated.IsZero() {
+				r.Upload.Initiated = u.Initiated
+			}
+			continue
+		}
+		size := int64(0)
+		if srcErr == nil {
+			size = src.Size
+		}
+		us, err := serverStatus(ctx, c, bucket, key, u, size)
+		if err != nil {
+			return nil, err
+		}
+		if us != nil {
+			r.Others = append(r.Others, *us)
+		}
+	}
+
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	switch {
+	case err == nil:
+		r.ObjectSize = aws.ToInt64(head.ContentLength)
+	case !IsNotFound(err):
+		return nil, classify(fmt.Errorf("head object %s: %w", key, err))
+	}
+	return r, nil
+}
+
+// sidecarStatus reconciles the sidecar's parts with the server's.
+func sidecarStatus(ctx context.Context, c S3API, st *resume.State) (*UploadStatus, error) {
+	plan, err := PlanParts(st.Source.Size, st.PartSize, false)
+	if err != nil || plan.Count != st.PartCount {
+		return nil, fmt.Errorf("%w: resume state records %d parts of %d bytes for %d bytes, which is inconsistent",
+			ErrState, st.PartCount, st.PartSize, st.Source.Size)
+	}
+	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true,
+		PartSize: st.PartSize, Size: st.Source.Size, OnServer: true}
+	remote, err := ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID)
+	if IsNoSuchUpload(err) {
+		us.OnServer, remote = false, nil
+	} else if err != nil {
+		return nil, classify(fmt.Errorf("status of upload %s: %w", st.UploadID, err))
+	}
+	us.Parts, us.Extra = compareParts(plan, st.Parts, remote)
+	us.tally()
+	return us, nil
+}
+
+// serverStatus describes an upload the sidecar does not know. The plan is
+// guessed from the source's size and the size of the server's first part;
+// without them the parts are listed as they are. It returns nil if the
+// upload vanished meanwhile.
+func serverStatus(ctx context.Context, c S3API, bucket, key string, u UploadInfo, size int64) (*UploadStatus, error) {
+	remote, err := ListAllParts(ctx, c, bucket, key, u.UploadID)
+	if IsNoSuchUpload(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify(fmt.Errorf("status of upload %s: %w", u.UploadID, err))
+	}
+	us := &UploadStatus{UploadID: u.UploadID, Initiated: u.Initiated, OnServer: true}
+	if len(remote) > 0 && size > 0 {
+		var ps int64 // every part but the last has the part size
+		for _, p := range remote {
+			ps = max(ps, p.Size)
+		}
+		if plan, err := PlanParts(size, ps, true); err == nil && plan.PartSize == ps {
+			us.PartSize, us.Size = ps, size
+			us.Parts, us.Extra = compareParts(plan, nil, remote)
+			us.tally()
+			return us, nil
+		}
+	}
+	for _, p := range remote {
+		us.Parts = append(us.Parts, PartStatus{Number: p.Number, State: PartServerOnly, Size: p.Size, ETag: p.ETag})
+	}
+	us.tally()
+	return us, nil
+}
+
+// compareParts applies resume.Reconcile and names each part's state.
+func compareParts(plan Plan, local map[int32]resume.Part, remote []RemotePart) ([]PartStatus, int) {
+	expected := make([]resume.PartSpec, plan.Count)
+	for i := range expected {
+		n := int32(i + 1)
+		expected[i] = resume.PartSpec{Number: n, Size: plan.PartSizeOf(n)}
+	}
+	rp := make([]resume.Part, len(remote))
+	for i, p := range remote {
+		rp[i] = resume.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksum: p.Checksum}
+	}
+	rec := resume.Reconcile(expected, local, rp)
+	parts := make([]PartStatus, len(rec.Decisions))
+	for i, d := range rec.Decisions {
+		ps := PartStatus{Number: d.Number, Size: expected[i].Size}
+		switch {
+		case d.Action == resume.Skip:
+			ps.State = PartSent
+		case d.Action == resume.Verify:
+			ps.State = PartServerOnly
+		case d.Remote != nil:
+			ps.State, ps.Size = PartMismatch, d.Remote.Size
+		case d.Local != nil:
+			ps.State = PartMissing
+		default:
+			ps.State = PartPending
+		}
+		switch {
+		case d.Remote != nil:
+			ps.ETag = d.Remote.ETag
+		case d.Local != nil:
+			ps.ETag = d.Local.ETag
+		}
+		parts[i] = ps
+	}
+	return parts, len(rec.Extra)
+}
+
+func (u *UploadStatus) tally() {
+	u.BytesDone, u.BytesServerOnly = 0, 0
+	for _, p := range u.Parts {
+		switch p.State {
+		case PartSent:
+			u.BytesDone += p.Size
+		case PartServerOnly:
+			u.BytesServerOnly += p.Size
+		}
+	}
+	if u.Parts == nil {
+		u.Parts = []PartStatus{}
+	}
+}
