@@ -83,15 +83,23 @@ func (s *Server) RemoveBucket(bucket string) error {
 }
 
 func (s *Server) emptyBucket(ctx context.Context, bucket string) error {
-	uploads, err := s.listUploads(ctx, bucket, "")
-	if err != nil {
-		return fmt.Errorf("list multipart uploads: %w", err)
-	}
+	// Abort page by page, always listing from the start: no page markers,
+	// because versitygw refuses the UploadIdMarker it hands out, so a
+	// bucket with more than one page of uploads could not be cleaned.
 	core := s.Core()
-	for _, u := range uploads {
-		if err := core.AbortMultipartUpload(ctx, bucket, u.Key, u.UploadID); err != nil &&
-			minio.ToErrorResponse(err).Code != "NoSuchUpload" {
-			return fmt.Errorf("abort upload %s of %s: %w", u.UploadID, u.Key, err)
+	for {
+		res, err := core.ListMultipartUploads(ctx, bucket, "", "", "", "", 1000)
+		if err != nil {
+			return fmt.Errorf("list multipart uploads: %w", err)
+		}
+		if len(res.Uploads) == 0 {
+			break
+		}
+		for _, u := range res.Uploads {
+			if err := core.AbortMultipartUpload(ctx, bucket, u.Key, u.UploadID); err != nil &&
+				minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+				return fmt.Errorf("abort upload %s of %s: %w", u.UploadID, u.Key, err)
+			}
 		}
 	}
 	for obj := range s.Minio.ListObjectsIter(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
