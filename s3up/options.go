@@ -24,6 +24,11 @@ type Options struct {
 	// TLS tells whether the client talks HTTPS (from ClientInfo); it decides
 	// what PayloadAuto does.
 	TLS bool
+	// HeaderChecksum sends each part's checksum as a header computed in a
+	// separate read, even over HTTPS. By default, over HTTPS, the checksum
+	// is computed while sending and sent as an aws-chunked trailer (one read
+	// of the file); some S3-compatible stores do not accept such trailers.
+	HeaderChecksum bool
 	// Endpoint identifies the store in the resume state (from ClientInfo).
 	Endpoint string
 	// StateDir holds sidecars; "" → next to each source file.
@@ -132,6 +137,12 @@ func (o Options) withDefaults() Options {
 		o.Grace = DefaultGrace
 	}
 	return o
+}
+
+// trailer reports whether parts send their checksum as a trailer, computed
+// while the body streams. The SDK streams trailers only over HTTPS.
+func (o Options) trailer(alg ChecksumAlgorithm) bool {
+	return o.TLS && alg.flexible() && !o.HeaderChecksum && o.Payload != PayloadSigned
 }
 
 // signPayload reports whether part bodies get a signed SHA-256.

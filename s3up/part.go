@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,9 @@ func (j *job) section(n int32) *io.SectionReader {
 func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	u := j.u
 	size := j.plan.PartSizeOf(n)
+	if j.opts.trailer(j.alg) {
+		return j.uploadPartTrailer(ctx, n, size)
+	}
 	sign := j.opts.signPayload()
 	checkETag := j.opts.checkETags(j.alg)
 	sums, read, err := hashPart(j.section(n), sumRequest{alg: j.alg, sha256: sign, md5: j.alg == ChecksumMD5 || checkETag})
@@ -39,11 +43,11 @@ func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size),
 	}
 	setPartChecksum(in, j.alg, sums)
-	hash := "UNSIGNED-PAYLOAD"
+	payloadHash := "UNSIGNED-PAYLOAD"
 	if sign {
-		hash = sums.SHA256
+		payloadHash = sums.SHA256
 	}
-	callOpts := []func(*s3.Options){withPayloadHash(hash), withErrorBodyCheck()}
+	callOpts := []func(*s3.Options){withPayloadHash(payloadHash), withErrorBodyCheck()}
 	if checkETag {
 		callOpts = append(callOpts, withETagCheck(n, sums.MD5))
 	}
@@ -62,6 +66,43 @@ func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 			Err: fmt.Errorf("%w: server stored checksum %s, local bytes have %s", ErrTransient, got, sums.Checksum)}
 	}
 	return resume.Part{Number: n, Size: size, ETag: etag, Checksum: sums.Checksum}, nil
+}
+
+// uploadPartTrailer sends part n over HTTPS in one read of the file: the
+// SDK streams the body with aws-chunked encoding and appends the checksum as
+// a trailer, and the body reader computes the same checksum from the same
+// bytes for the resume state. If the reader could not see every byte in
+// order (an unusual rewind), the checksum is computed by rereading the part.
+func (j *job) uploadPartTrailer(ctx context.Context, n int32, size int64) (resume.Part, error) {
+	u := j.u
+	body := &partReader{sec: j.section(n), n: n, ev: u.ev, lim: u.limiter, ctx: ctx, hash: j.alg.newHash()}
+	in := &s3.UploadPartInput{
+		Bucket: aws.String(j.dest.Bucket), Key: aws.String(j.dest.Key), UploadId: aws.String(j.st.UploadID),
+		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size), ChecksumAlgorithm: j.alg.sdk(),
+	}
+	out, err := u.client.UploadPart(ctx, in, withErrorBodyCheck())
+	if err != nil {
+		body.withdraw()
+		return resume.Part{}, &UploadError{Op: fmt.Sprintf("upload part %d", n), Err: err}
+	}
+	etag := aws.ToString(out.ETag)
+	if etag == "" {
+		return resume.Part{}, &UploadError{Op: fmt.Sprintf("upload part %d", n),
+			Err: fmt.Errorf("%w: server answered without an ETag", ErrTransient)}
+	}
+	local := body.sum(size)
+	if local == "" {
+		sums, read, err := hashPart(j.section(n), sumRequest{alg: j.alg})
+		if err != nil || read != size {
+			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: fmt.Errorf("%w: %s: %v", ErrTransient, j.res.Source, errOrShort(err))}
+		}
+		local = sums.Checksum
+	}
+	if got := uploadPartChecksum(out, j.alg); got != "" && got != local {
+		return resume.Part{}, &UploadError{Op: fmt.Sprintf("upload part %d", n),
+			Err: fmt.Errorf("%w: server stored checksum %s, local bytes have %s", ErrTransient, got, local)}
+	}
+	return resume.Part{Number: n, Size: size, ETag: etag, Checksum: local}, nil
 }
 
 // withPayloadHash makes the SigV4 signer use a precomputed payload hash
@@ -144,6 +185,19 @@ type partReader struct {
 	ctx      context.Context
 	pos      int64 // current offset within the part
 	reported int64 // bytes reported as progress so far
+
+	hash   hash.Hash // if set, digests the bytes as they are read
+	hashed int64     // bytes of the part digested, in order, from offset 0
+	broken bool      // a rewind to other than 0: the digest cannot be trusted
+}
+
+// sum returns the base64 digest of the whole part (size bytes), or "" if
+// the reader did not see exactly the part, in order.
+func (r *partReader) sum(size int64) string {
+	if r.hash == nil || r.broken || r.hashed != size {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(r.hash.Sum(nil))
 }
 
 func (r *partReader) Read(p []byte) (int, error) {
@@ -155,6 +209,10 @@ func (r *partReader) Read(p []byte) (int, error) {
 		if werr := r.lim.WaitN(r.ctx, n); werr != nil && err == nil {
 			err = werr
 		}
+	}
+	if r.hash != nil && n > 0 && r.pos == r.hashed {
+		r.hash.Write(p[:n])
+		r.hashed += int64(n)
 	}
 	r.pos += int64(n)
 	if r.pos > r.reported {
@@ -168,6 +226,14 @@ func (r *partReader) Seek(off int64, whence int) (int64, error) {
 	pos, err := r.sec.Seek(off, whence)
 	if err != nil {
 		return pos, err
+	}
+	if r.hash != nil && pos < r.hashed {
+		if pos == 0 {
+			r.hash.Reset()
+			r.hashed = 0
+		} else {
+			r.broken = true
+		}
 	}
 	r.pos = pos
 	if pos < r.reported {

@@ -1,0 +1,65 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/s3up/s3up/integration/s3test"
+)
+
+// TestTLSTrailerAndResume: over HTTPS, parts stream their checksum as an
+// aws-chunked trailer (one read of the file); --header-checksum computes it
+// first instead. Both must verify, and an upload killed over HTTPS must
+// resume (adopting or re-sending parts by the recorded checksums).
+func TestTLSTrailerAndResume(t *testing.T) {
+	for _, kind := range []string{"minio", "versitygw"} {
+		t.Run(kind, func(t *testing.T) {
+			if !serverSelected(kind) {
+				t.Skipf("%s is not in S3UP_TEST_SERVERS", kind)
+			}
+			srv := s3test.StartTLS(t, kind)
+			bucket := srv.NewBucket(t)
+			seed := s3test.Seed(t)
+			src := s3test.MakeFile(t, t.TempDir(), 23*MiB+5, seed)
+			for _, tc := range []struct {
+				name string
+				args []string
+			}{{"trailer", nil}, {"header-checksum", []string{"--header-checksum"}}, {"crc64nvme-trailer", []string{"--checksum", "crc64nvme"}}} {
+				t.Run(tc.name, func(t *testing.T) {
+					args := append(append([]string{"put", "--json", "--part-size", "5MiB"}, tc.args...), src, "s3://"+bucket+"/"+tc.name)
+					res := s3test.RunCLI(t, t.Context(), srv.Env(), args...)
+					if res.ExitCode != 0 {
+						t.Fatalf("%s", res)
+					}
+					r := findEvent(jsonEvents(t, res.Stdout), "result")
+					if v, _ := r["verified"].(string); !strings.Contains(v, "checksum") {
+						t.Fatalf("checksum not verified: %v", r)
+					}
+					srv.AssertObjectMatchesFile(t, bucket, tc.name, src)
+				})
+			}
+			t.Run("kill-and-resume", func(t *testing.T) {
+				dst := "s3://" + bucket + "/resumed"
+				interruptAfter(t, srv.Env(), 2, "--part-size", "5MiB", src, dst)
+				res := s3test.RunCLI(t, t.Context(), srv.Env(), "put", "--json", "--part-size", "5MiB", src, dst)
+				if res.ExitCode != 0 {
+					t.Fatalf("%s", res)
+				}
+				if rs := findEvent(jsonEvents(t, res.Stdout), "resumed"); rs == nil || rs["on_server"].(float64) < 2 {
+					t.Fatalf("did not resume: %s", res.Stdout)
+				}
+				srv.AssertObjectMatchesFile(t, bucket, "resumed", src)
+			})
+		})
+	}
+}
+
+// serverSelected reports whether kind runs in this test process.
+func serverSelected(kind string) bool {
+	for _, s := range s3test.Servers() {
+		if s.Name == kind {
+			return true
+		}
+	}
+	return false
+}
