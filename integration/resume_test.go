@@ -388,6 +388,20 @@ func TestResumeTableRows(t *testing.T) {
 			}
 		})
 
+		t.Run("fresh-discards-state-and-aborts-old-upload", func(t *testing.T) {
+			src, key, dst := newCase(t)
+			oldID := interruptAfter(t, srv.Env(), 2, "--part-size", "5MiB", src, dst)
+			res, evs := resumeRun(t, srv.Env(), "--fresh", "--part-size", "5MiB", src, dst)
+			finished(t, res, src, key)
+			st := findEvent(evs, "started")
+			if st == nil || st["upload_id"] == oldID || findEvent(evs, "resumed") != nil {
+				t.Fatalf("--fresh did not start over: %s", res.Stdout)
+			}
+			if r := findEvent(evs, "result"); num(r, "parts_sent") != 9 {
+				t.Fatalf("result %v", r)
+			}
+		})
+
 		t.Run("two-processes-refused", func(t *testing.T) {
 			src, key, dst := newCase(t)
 			p := s3test.StartCLI(t, srv.Env(), "put", "--json", "--part-size", "5MiB", "--bwlimit", "10MiB/s", src, dst)

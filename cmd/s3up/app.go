@@ -109,6 +109,13 @@ Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 			return usagef("%v (see s3up %s --help)", err, c.Command.Name)
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
+		// Without a known command: help, or one usage line for a typo.
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q (commands: put, status, abort, uploads, gc, completion; see s3up --help)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 	}
 	// A command's flag errors bypass the app's handler (and would print the
 	// whole help page); give every command the same one-line treatment.

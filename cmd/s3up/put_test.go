@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3up/s3up/s3up"
+)
+
+// runArgs runs the CLI in-process; only paths that fail before any network
+// call are used here.
+func runArgs(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"s3up"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestPutFlagParsing(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "f.bin")
+	os.WriteFile(src, []byte("x"), 0o644)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "top-secret-value-123")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"put", "--part-size", "3MiB", src, "s3://bucket/k"}, "below the S3 minimum"},
+		{[]string{"put", "--part-size", "10GiB", src, "s3://bucket/k"}, "above the S3 maximum"},
+		{[]string{"put", "--part-size", "sixteen", src, "s3://bucket/k"}, "not a size"},
+		{[]string{"put", "--concurrency", "0", src, "s3://bucket/k"}, "out of range"},
+		{[]string{"put", "--checksum", "adler32", src, "s3://bucket/k"}, "unknown checksum"},
+		{[]string{"put", "--payload", "maybe", src, "s3://bucket/k"}, "unknown payload"},
+		{[]string{"put", "--bwlimit", "-3", src, "s3://bucket/k"}, "not a rate"},
+		{[]string{"put", "--metadata", "=v", src, "s3://bucket/k"}, "key=value"},
+		{[]string{"put", "--retries", "-1", src, "s3://bucket/k"}, "--retries"},
+		{[]string{"put", "--endpoint", "localhost:9000", src, "s3://bucket/k"}, "not an http"},
+		{[]string{"put", src, "bucket/k"}, "s3://BUCKET/KEY"},
+		{[]string{"put", "s3://bucket/x", "s3://bucket/k"}, "local files"},
+		{[]string{"put", src}, "needs SOURCE"},
+		{[]string{"put", "--nope", src, "s3://bucket/k"}, "nope"},
+		{[]string{"frobnicate"}, "frobnicate"},
+	} {
+		code, stdout, stderr := runArgs(t, tc.args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, exitUsage, stderr)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "s3up: error: ") || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("%v: stderr %q, want one error line containing %q", tc.args, stderr, tc.want)
+		}
+		if strings.Contains(stdout+stderr, "top-secret-value-123") {
+			t.Errorf("%v: the secret key was printed", tc.args)
+		}
+	}
+}
+
+func TestParsePutOptions(t *testing.T) {
+	// Parse a full command line through the real app, stopping in the
+	// action before any network call by pointing at a missing source.
+	var got *putArgs
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	for _, c := range app.Commands {
+		if c.Name == "put" {
+			c.Action = func(c *cli.Context) error {
+				var err error
+				got, err = parsePut(c)
+				return err
+			}
+		}
+	}
+	err := app.RunContext(context.Background(), []string{"s3up", "put", "--part-size", "64MB", "-c", "8",
+		"--checksum", "SHA256", "--bwlimit", "20MiB/s", "--metadata", "a=1", "--metadata", "b=x=y",
+		"--fresh", "--verify=false", "a.tar", "b.tar", "s3://bkt/prefix/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := got.opts
+	if o.PartSize != 64_000_000 || !o.PartSizeExplicit || o.Concurrency != 8 || o.Checksum != s3up.ChecksumSHA256 ||
+		o.BandwidthLimit != 20<<20 || !o.Fresh || !o.NoVerify || o.Object.Metadata["a"] != "1" || o.Object.Metadata["b"] != "x=y" {
+		t.Fatalf("options %+v", o)
+	}
+	if len(got.sources) != 2 || got.bucket != "bkt" || got.key != "prefix/" {
+		t.Fatalf("args %+v", got)
+	}
+	if k := s3up.ObjectKey(got.key, got.sources[1]); k != "prefix/b.tar" {
+		t.Fatalf("key %s", k)
+	}
+}
+
+func TestParseSizesAndRates(t *testing.T) {
+	for in, want := range map[string]int64{"16MiB": 16 << 20, "64MB": 64e6, "5242880": 5 << 20, "1GiB": 1 << 30, " 8MiB ": 8 << 20} {
+		if got, err := parseSize("part-size", in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]int64{"20MiB/s": 20 << 20, "500KB/s": 500e3, "1MiB": 1 << 20} {
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("parseRate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0/s", "fast", "-1MiB/s"} {
+		if _, err := parseRate(in); err == nil {
+			t.Errorf("parseRate(%q) accepted", in)
+		}
+	}
+}
