@@ -116,6 +116,9 @@ func TestPutBadInput(t *testing.T) {
 				if ups := srv.IncompleteUploads(t, bucket, "bad"); len(ups) != 0 {
 					t.Fatalf("an upload was started: %+v", ups)
 				}
+				if left := sidecars(t, src); len(left) != 0 {
+					t.Fatalf("state or lock left behind by a failed start: %v", left)
+				}
 			})
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -254,6 +255,26 @@ func etagMD5(etag string) ([]byte, bool) {
 	}
 	b, err := hex.DecodeString(e)
 	return b, err == nil
+}
+
+// rejectsChecksum reports whether err is a store refusing S3 flexible
+// checksums. Backblaze B2 answers InvalidArgument "Unsupported header
+// 'x-amz-checksum-crc32' received for this API call" (also for
+// x-amz-checksum-algorithm on CreateMultipartUpload); other gateways answer
+// NotImplemented. Such a store still verifies Content-MD5 (--checksum md5).
+func rejectsChecksum(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "InvalidArgument", "NotImplemented", "InvalidRequest":
+	default:
+		return false
+	}
+	m := strings.ToLower(ae.ErrorMessage())
+	return strings.Contains(m, "x-amz-checksum") || strings.Contains(m, "x-amz-sdk-checksum") ||
+		strings.Contains(m, "checksum algorithm") || strings.Contains(m, "checksumalgorithm")
 }
 
 // checkETags reports whether each part's ETag must be compared with the MD5

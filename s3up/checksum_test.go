@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 )
 
 func TestCRC64Combine(t *testing.T) {
@@ -236,5 +237,23 @@ func TestETagCheckRetries(t *testing.T) {
 				t.Logf("error: %s", Describe(err))
 			}
 		})
+	}
+}
+
+// TestRejectsChecksum: a store that refuses flexible checksums (Backblaze
+// B2's wording) gets a one-line hint to use --checksum md5, and is bad
+// input (exit 2: rerunning unchanged cannot help).
+func TestRejectsChecksum(t *testing.T) {
+	b2 := &smithy.GenericAPIError{Code: "InvalidArgument", Message: "Unsupported header 'x-amz-checksum-crc32' received for this API call."}
+	err := classify(&UploadError{Op: "upload part 1", Err: fmt.Errorf("operation error S3: UploadPart: %w", b2)})
+	if !rejectsChecksum(err) || !errors.Is(err, ErrBadInput) {
+		t.Fatalf("not recognised: %v", err)
+	}
+	if d := Describe(err); !bytes.Contains([]byte(d), []byte("--checksum md5")) {
+		t.Fatalf("no hint: %s", d)
+	}
+	other := &smithy.GenericAPIError{Code: "InvalidArgument", Message: "Part number must be an integer between 1 and 10000"}
+	if rejectsChecksum(other) {
+		t.Fatal("an unrelated InvalidArgument taken for a checksum refusal")
 	}
 }

@@ -222,6 +222,9 @@ func describe(err error) string {
 		if msg == "" {
 			msg = http.StatusText(httpStatus(err))
 		}
+		if rejectsChecksum(err) {
+			msg += " (this store does not accept S3 flexible checksums: rerun with --checksum md5, or none)"
+		}
 		return fmt.Sprintf("%s: %s", ae.ErrorCode(), msg)
 	}
 	return err.Error()

@@ -181,9 +181,16 @@ func (j *job) run(ctx context.Context) error {
 	j.sc = sc
 	removed := false
 	defer func() {
-		if !removed {
-			sc.Close()
+		if removed {
+			return
 		}
+		// Keep the lock file only beside a sidecar: when no state was ever
+		// written (CreateMultipartUpload failed, say), leave nothing behind.
+		if _, err := os.Stat(sc.Path()); errors.Is(err, fs.ErrNotExist) {
+			sc.Remove()
+			return
+		}
+		sc.Close()
 	}()
 	if err := j.loadState(ctx); err != nil {
 		return err

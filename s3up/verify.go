@@ -29,6 +29,7 @@ func (j *job) verify(ctx context.Context, out *s3.CompleteMultipartUploadOutput,
 	if n := aws.ToInt64(head.ContentLength); n != j.src.Size {
 		return fail("s3://%s/%s has %d bytes, the source has %d", j.dest.Bucket, j.dest.Key, n, j.src.Size)
 	}
+	j.warnDroppedOptions(head)
 	methods := []string{"size"}
 	if expected != "" {
 		got := firstNonEmpty(completeChecksum(out, j.alg), headChecksum(head, j.alg))
@@ -65,6 +66,25 @@ func (j *job) verify(ctx context.Context, out *s3.CompleteMultipartUploadOutput,
 	j.res.Verified = strings.Join(methods, ", ")
 	u.ev.emit(Verified{Method: j.res.Verified, Value: firstNonEmpty(j.res.Checksum, etag)})
 	return nil
+}
+
+// warnDroppedOptions warns when the object lacks an attribute the upload
+// asked for. Some stores accept x-amz-server-side-encryption or
+// x-amz-storage-class and silently ignore them (versitygw's posix backend
+// stores SSE unencrypted; MinIO without storage-class configuration keeps
+// REDUCED_REDUNDANCY objects as STANDARD): the bytes are right, so this is
+// not a verification failure, but the user must know.
+func (j *job) warnDroppedOptions(head *s3.HeadObjectOutput) {
+	o := j.u.opts.Object
+	if o.SSE != "" && !strings.EqualFold(string(head.ServerSideEncryption), o.SSE) {
+		j.u.ev.emit(Warning{Message: fmt.Sprintf("--sse %s was accepted, but the server reports the object's encryption as %q: it may be stored unencrypted",
+			o.SSE, head.ServerSideEncryption)})
+	}
+	// S3 omits x-amz-storage-class for STANDARD.
+	if sc := o.StorageClass; sc != "" && !strings.EqualFold(sc, "STANDARD") && !strings.EqualFold(string(head.StorageClass), sc) {
+		j.u.ev.emit(Warning{Message: fmt.Sprintf("--storage-class %s was accepted, but the server reports the object's storage class as %q",
+			sc, firstNonEmpty(string(head.StorageClass), "STANDARD"))})
+	}
 }
 
 // alreadyComplete decides, when the upload id is gone, whether the object
