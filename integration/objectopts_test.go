@@ -128,7 +128,7 @@ func TestObjectOptions(t *testing.T) {
 					if res.ExitCode != 2 {
 						t.Fatalf("refused storage class: exit %d, want 2: %s", res.ExitCode, res)
 					}
-					t.Skipf("%s refuses storage class %s (%s)", srv.Name, class, code)
+					s3test.SkipUnsupported(t, srv, "storage-class-"+class, "refuses it (%s)", code)
 				}
 				oi := mustOK(t, res, data, key)
 				got := oi.Metadata.Get("X-Amz-Storage-Class") // S3 omits it for STANDARD
@@ -148,7 +148,7 @@ func TestObjectOptions(t *testing.T) {
 				if probe == class {
 					t.Fatalf("the server keeps storage class %s for minio-go's upload but not for s3up's (%q)", class, got)
 				}
-				t.Skipf("%s accepts storage class %s but reports %q (minio-go's object too: %q); s3up warns", srv.Name, class, got, probe)
+				s3test.SkipUnsupported(t, srv, "storage-class-"+class, "reports %q (minio-go's object too: %q); s3up warns", got, probe)
 			})
 		}
 		t.Run("acl-private", func(t *testing.T) {
@@ -158,7 +158,7 @@ func TestObjectOptions(t *testing.T) {
 				if code == "" {
 					t.Fatalf("s3up failed but the server accepts x-amz-acl: private: %s", res)
 				}
-				t.Skipf("%s refuses x-amz-acl: private (%s); s3up says: %s", srv.Name, code, strings.TrimSpace(res.Stderr))
+				s3test.SkipUnsupported(t, srv, "acl", "refuses x-amz-acl: private (%s); s3up says: %s", code, strings.TrimSpace(res.Stderr))
 			}
 			mustOK(t, res, data, "acl")
 		})
@@ -176,7 +176,7 @@ func TestObjectOptions(t *testing.T) {
 				if e := findEvent(jsonEvents(t, res.Stdout), "error"); e == nil || !strings.Contains(e["message"].(string), "create multipart upload") {
 					t.Fatalf("error event %v", e)
 				}
-				t.Skipf("%s refuses SSE-S3 (%s)", srv.Name, code)
+				s3test.SkipUnsupported(t, srv, "sse-s3", "refuses it (%s)", code)
 			}
 			oi := mustOK(t, res, data, "sse")
 			if got := oi.Metadata.Get("X-Amz-Server-Side-Encryption"); got == "AES256" {
@@ -191,7 +191,7 @@ func TestObjectOptions(t *testing.T) {
 			if got := statObject(t, srv, bucket, "probe-sse").Metadata.Get("X-Amz-Server-Side-Encryption"); got != "" {
 				t.Fatalf("the server reports SSE %q for minio-go's object but not for s3up's", got)
 			}
-			t.Skipf("%s accepts x-amz-server-side-encryption: AES256 but does not report it on HEAD (for minio-go's object either); s3up warns", srv.Name)
+			s3test.SkipUnsupported(t, srv, "sse-s3", "accepted but not reported on HEAD (for minio-go's object either); s3up warns")
 		})
 		t.Run("resume-with-changed-option", func(t *testing.T) {
 			src := s3test.MakeFile(t, t.TempDir(), 4*5*MiB+1, seed)
