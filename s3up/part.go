@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,13 +68,13 @@ func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 }
 
 // uploadPartTrailer sends part n over HTTPS in one read of the file: the
-// SDK streams the body with aws-chunked encoding and appends the checksum as
-// a trailer, and the body reader computes the same checksum from the same
-// bytes for the resume state. If the reader could not see every byte in
-// order (an unusual rewind), the checksum is computed by rereading the part.
+// SDK streams the body with aws-chunked encoding, computes the checksum of
+// the bytes it reads from the file and appends it as a trailer; that same
+// value goes into the resume state. If the SDK does not report it, the part
+// is reread to compute it.
 func (j *job) uploadPartTrailer(ctx context.Context, n int32, size int64) (resume.Part, error) {
 	u := j.u
-	body := &partReader{sec: j.section(n), n: n, ev: u.ev, lim: u.limiter, ctx: ctx, hash: j.alg.newHash()}
+	body := &partReader{sec: j.section(n), n: n, ev: u.ev, lim: u.limiter, ctx: ctx}
 	in := &s3.UploadPartInput{
 		Bucket: aws.String(j.dest.Bucket), Key: aws.String(j.dest.Key), UploadId: aws.String(j.st.UploadID),
 		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size), ChecksumAlgorithm: j.alg.sdk(),
@@ -90,7 +89,10 @@ func (j *job) uploadPartTrailer(ctx context.Context, n int32, size int64) (resum
 		return resume.Part{}, &UploadError{Op: fmt.Sprintf("upload part %d", n),
 			Err: fmt.Errorf("%w: server answered without an ETag", ErrTransient)}
 	}
-	local := body.sum(size)
+	var local string
+	if m, ok := s3.GetComputedInputChecksumsMetadata(out.ResultMetadata); ok {
+		local = m.ComputedChecksums[string(j.alg.sdk())]
+	}
 	if local == "" {
 		sums, read, err := hashPart(j.section(n), sumRequest{alg: j.alg})
 		if err != nil || read != size {
@@ -185,19 +187,6 @@ type partReader struct {
 	ctx      context.Context
 	pos      int64 // current offset within the part
 	reported int64 // bytes reported as progress so far
-
-	hash   hash.Hash // if set, digests the bytes as they are read
-	hashed int64     // bytes of the part digested, in order, from offset 0
-	broken bool      // a rewind to other than 0: the digest cannot be trusted
-}
-
-// sum returns the base64 digest of the whole part (size bytes), or "" if
-// the reader did not see exactly the part, in order.
-func (r *partReader) sum(size int64) string {
-	if r.hash == nil || r.broken || r.hashed != size {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString(r.hash.Sum(nil))
 }
 
 func (r *partReader) Read(p []byte) (int, error) {
@@ -209,10 +198,6 @@ func (r *partReader) Read(p []byte) (int, error) {
 		if werr := r.lim.WaitN(r.ctx, n); werr != nil && err == nil {
 			err = werr
 		}
-	}
-	if r.hash != nil && n > 0 && r.pos == r.hashed {
-		r.hash.Write(p[:n])
-		r.hashed += int64(n)
 	}
 	r.pos += int64(n)
 	if r.pos > r.reported {
@@ -226,14 +211,6 @@ func (r *partReader) Seek(off int64, whence int) (int64, error) {
 	pos, err := r.sec.Seek(off, whence)
 	if err != nil {
 		return pos, err
-	}
-	if r.hash != nil && pos < r.hashed {
-		if pos == 0 {
-			r.hash.Reset()
-			r.hashed = 0
-		} else {
-			r.broken = true
-		}
 	}
 	r.pos = pos
 	if pos < r.reported {
