@@ -142,6 +142,11 @@ type sumRequest struct {
 	md5    bool
 }
 
+// needsRead reports whether any digest must be computed before sending.
+func (r sumRequest) needsRead() bool {
+	return (r.alg != ChecksumNone && r.alg != "") || r.sha256 || r.md5
+}
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // hashPart reads r once and computes every digest req asks for.
