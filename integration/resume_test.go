@@ -345,6 +345,21 @@ func TestResumeTableRows(t *testing.T) {
 			}
 		})
 
+		t.Run("source-emptied-old-upload-aborted", func(t *testing.T) {
+			src, key, dst := newCase(t)
+			id := interruptAfter(t, srv.Env(), 2, "--part-size", "5MiB", src, dst)
+			if err := os.Truncate(src, 0); err != nil {
+				t.Fatal(err)
+			}
+			res, _ := resumeRun(t, srv.Env(), src, dst)
+			finished(t, res, src, key)
+			for _, u := range srv.IncompleteUploads(t, bucket, key) {
+				if u.UploadID == id {
+					t.Fatalf("old upload %s not aborted", id)
+				}
+			}
+		})
+
 		t.Run("corrupt-sidecar-clear-error-then-fresh", func(t *testing.T) {
 			src, key, dst := newCase(t)
 			oldID := interruptAfter(t, srv.Env(), 2, "--part-size", "5MiB", src, dst)

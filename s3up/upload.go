@@ -138,6 +138,11 @@ func (u *Uploader) Put(ctx context.Context, source, bucket, key string) (*Result
 // to resume, and an empty multipart part is not accepted everywhere.
 func (j *job) putEmpty(ctx context.Context) error {
 	u := j.u
+	// A file emptied since an interrupted upload leaves that upload's state:
+	// the old upload can never be resumed, so abort it and drop the state.
+	if err := j.dropStateOfEmptied(ctx); err != nil {
+		return err
+	}
 	u.ev.emit(Planned{Source: j.res.Source, Bucket: j.dest.Bucket, Key: j.dest.Key})
 	in := &s3.PutObjectInput{Bucket: aws.String(j.dest.Bucket), Key: aws.String(j.dest.Key), ContentLength: aws.Int64(0)}
 	applyObjectOptionsPut(in, u.opts.Object)
@@ -159,6 +164,40 @@ func (j *job) putEmpty(ctx context.Context) error {
 	}
 	j.res.Verified = "size"
 	u.ev.emit(Verified{Method: j.res.Verified, Value: "0"})
+	return nil
+}
+
+// dropStateOfEmptied handles a sidecar left by an interrupted upload of a
+// file that is now empty: its upload is aborted and the sidecar removed.
+// An unreadable sidecar is treated as in run: an error unless --fresh.
+func (j *job) dropStateOfEmptied(ctx context.Context) error {
+	u := j.u
+	path := resume.SidecarPath(u.opts.StateDir, j.src.Path, j.dest)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	sc, err := resume.Lock(path)
+	if errors.Is(err, resume.ErrLocked) {
+		return withKind(ErrBusy, fmt.Errorf("%s is being uploaded to s3://%s/%s by another s3up process (lock %s.lock)",
+			j.res.Source, j.dest.Bucket, j.dest.Key, path))
+	}
+	if err != nil {
+		return nil // nothing was written there; the stale sidecar is harmless to a PutObject
+	}
+	st, err := sc.Load()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil && !u.opts.Fresh:
+		sc.Close()
+		return withKind(ErrState, fmt.Errorf("resume state %s cannot be used: %w; rerun with --fresh to discard it and start over", path, err))
+	case err != nil:
+		u.ev.emit(Warning{Message: fmt.Sprintf("discarding unreadable resume state %s (%v); its upload, if any, is left for `s3up gc`", path, err)})
+	default:
+		j.abortOld(ctx, st.UploadID, "the source is now empty")
+	}
+	if err := sc.Remove(); err != nil {
+		u.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", path, err)})
+	}
 	return nil
 }
 
