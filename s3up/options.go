@@ -27,7 +27,8 @@ type Options struct {
 	// HeaderChecksum sends each part's checksum as a header computed in a
 	// separate read, even over HTTPS. By default, over HTTPS, the checksum
 	// is computed while sending and sent as an aws-chunked trailer (one read
-	// of the file); some S3-compatible stores do not accept such trailers.
+	// of the file) for parts up to MaxTrailerPart; some S3-compatible stores
+	// do not accept such trailers.
 	HeaderChecksum bool
 	// Endpoint identifies the store in the resume state (from ClientInfo).
 	Endpoint string
@@ -139,10 +140,17 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// trailer reports whether parts send their checksum as a trailer, computed
-// while the body streams. The SDK streams trailers only over HTTPS.
-func (o Options) trailer(alg ChecksumAlgorithm) bool {
-	return o.TLS && alg.flexible() && !o.HeaderChecksum && o.Payload != PayloadSigned
+// MaxTrailerPart is the largest part sent with a trailing checksum. The SDK
+// sends such a body as one aws-chunked chunk, and MinIO refuses chunks over
+// 16 MiB ("chunk too big"); bigger parts compute their checksum first and
+// send it as a header.
+const MaxTrailerPart = 16 << 20
+
+// trailer reports whether parts of partSize bytes send their checksum as a
+// trailer, computed while the body streams. The SDK streams trailers only
+// over HTTPS.
+func (o Options) trailer(alg ChecksumAlgorithm, partSize int64) bool {
+	return o.TLS && alg.flexible() && !o.HeaderChecksum && o.Payload != PayloadSigned && partSize <= MaxTrailerPart
 }
 
 // signPayload reports whether part bodies get a signed SHA-256.

@@ -27,7 +27,7 @@ func (j *job) section(n int32) *io.SectionReader {
 func (j *job) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	u := j.u
 	size := j.plan.PartSizeOf(n)
-	if j.opts.trailer(j.alg) {
+	if j.opts.trailer(j.alg, j.plan.PartSize) {
 		return j.uploadPartTrailer(ctx, n, size)
 	}
 	sign := j.opts.signPayload()
