@@ -196,15 +196,32 @@ func TestPayloadSigningOnTheWire(t *testing.T) {
 						}
 						wantSigned := payload == "signed" || payload == "auto" && !tls && checksum == "none"
 						for _, h := range hashes {
-							// Unsigned: a plain body, or aws-chunked with the
-							// checksum in a trailer.
-							unsigned := h == "UNSIGNED-PAYLOAD" || h == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-							if signed := hexSHA256.MatchString(h); signed != wantSigned || !signed && !unsigned {
+							if signed := hexSHA256.MatchString(h); signed != wantSigned || !signed && h != "UNSIGNED-PAYLOAD" {
 								t.Fatalf("x-amz-content-sha256 %q; want signed=%v", h, wantSigned)
 							}
 						}
 					})
 				}
+			}
+			if tls {
+				// Asked for, the checksum streams as an aws-chunked trailer.
+				t.Run("https-trailer-checksum", func(t *testing.T) {
+					res := s3test.RunCLI(t, t.Context(), env, "put", "--part-size", "5MiB", "--trailer-checksum",
+						src, "s3://"+bucket+"/trailer")
+					if res.ExitCode != 0 {
+						t.Fatalf("%s", res)
+					}
+					srv.AssertObjectMatchesFile(t, bucket, "trailer", src)
+					hashes := rec.take()
+					if len(hashes) != 2 {
+						t.Fatalf("recorded %d UploadPart requests, want 2", len(hashes))
+					}
+					for _, h := range hashes {
+						if h != "STREAMING-UNSIGNED-PAYLOAD-TRAILER" {
+							t.Fatalf("x-amz-content-sha256 %q, want STREAMING-UNSIGNED-PAYLOAD-TRAILER", h)
+						}
+					}
+				})
 			}
 		}
 	})

@@ -7,10 +7,11 @@ import (
 	"github.com/s3up/s3up/integration/s3test"
 )
 
-// TestTLSTrailerAndResume: over HTTPS, parts stream their checksum as an
-// aws-chunked trailer (one read of the file); --header-checksum computes it
-// first instead. Both must verify, and an upload killed over HTTPS must
-// resume (adopting or re-sending parts by the recorded checksums).
+// TestTLSTrailerAndResume: over HTTPS, each part's checksum is computed
+// first and sent as a header; with --trailer-checksum it streams as an
+// aws-chunked trailer (one read of the file). Both must verify, and an
+// upload killed over HTTPS in one mode must resume in the other (adopting
+// or re-sending parts by the recorded checksums).
 func TestTLSTrailerAndResume(t *testing.T) {
 	for _, kind := range []string{"minio", "versitygw"} {
 		t.Run(kind, func(t *testing.T) {
@@ -25,13 +26,13 @@ func TestTLSTrailerAndResume(t *testing.T) {
 				name string
 				args []string
 			}{
-				{"trailer", []string{"--part-size", "5MiB"}},
-				{"header-checksum", []string{"--part-size", "5MiB", "--header-checksum"}},
-				{"crc64nvme-trailer", []string{"--part-size", "5MiB", "--checksum", "crc64nvme"}},
+				{"header", []string{"--part-size", "5MiB"}},
+				{"trailer", []string{"--part-size", "5MiB", "--trailer-checksum"}},
+				{"crc64nvme-trailer", []string{"--part-size", "5MiB", "--checksum", "crc64nvme", "--trailer-checksum"}},
 				// The SDK sends a trailer body as a single aws-chunked chunk,
 				// and MinIO refuses chunks over 16 MiB: bigger parts must
 				// still upload.
-				{"parts-over-16MiB", []string{"--part-size", "20MiB"}},
+				{"trailer-parts-over-16MiB", []string{"--part-size", "20MiB", "--trailer-checksum"}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					args := append(append([]string{"put", "--json"}, tc.args...), src, "s3://"+bucket+"/"+tc.name)
@@ -48,7 +49,7 @@ func TestTLSTrailerAndResume(t *testing.T) {
 			}
 			t.Run("kill-and-resume", func(t *testing.T) {
 				dst := "s3://" + bucket + "/resumed"
-				interruptAfter(t, srv.Env(), 2, "--part-size", "5MiB", src, dst)
+				interruptAfter(t, srv.Env(), 2, "--part-size", "5MiB", "--trailer-checksum", src, dst)
 				res := s3test.RunCLI(t, t.Context(), srv.Env(), "put", "--json", "--part-size", "5MiB", src, dst)
 				if res.ExitCode != 0 {
 					t.Fatalf("%s", res)

@@ -166,8 +166,9 @@ func TestSignPayload(t *testing.T) {
 	}
 }
 
-// TestTrailer: a trailing checksum only over HTTPS, for a flexible checksum,
-// unsigned payload, and parts no bigger than MinIO's 16 MiB chunk limit.
+// TestTrailer: a trailing checksum only when asked for, over HTTPS, for a
+// flexible checksum, unsigned payload, and parts no bigger than MinIO's
+// 16 MiB chunk limit.
 func TestTrailer(t *testing.T) {
 	for _, tc := range []struct {
 		o    Options
@@ -175,14 +176,14 @@ func TestTrailer(t *testing.T) {
 		size int64
 		want bool
 	}{
-		{Options{TLS: true}, ChecksumCRC32C, 16 << 20, true},
-		{Options{TLS: true}, ChecksumCRC64NVME, 5 << 20, true},
-		{Options{TLS: true}, ChecksumCRC32C, 16<<20 + 1, false},
-		{Options{TLS: false}, ChecksumCRC32C, 16 << 20, false},
-		{Options{TLS: true}, ChecksumNone, 16 << 20, false},
-		{Options{TLS: true}, ChecksumMD5, 16 << 20, false},
-		{Options{TLS: true, HeaderChecksum: true}, ChecksumCRC32C, 16 << 20, false},
-		{Options{TLS: true, Payload: PayloadSigned}, ChecksumCRC32C, 16 << 20, false},
+		{Options{TLS: true, TrailerChecksum: true}, ChecksumCRC32C, 16 << 20, true},
+		{Options{TLS: true, TrailerChecksum: true}, ChecksumCRC64NVME, 5 << 20, true},
+		{Options{TLS: true, TrailerChecksum: true}, ChecksumCRC32C, 16<<20 + 1, false},
+		{Options{TLS: false, TrailerChecksum: true}, ChecksumCRC32C, 16 << 20, false},
+		{Options{TLS: true, TrailerChecksum: true}, ChecksumNone, 16 << 20, false},
+		{Options{TLS: true, TrailerChecksum: true}, ChecksumMD5, 16 << 20, false},
+		{Options{TLS: true}, ChecksumCRC32C, 16 << 20, false},
+		{Options{TLS: true, TrailerChecksum: true, Payload: PayloadSigned}, ChecksumCRC32C, 16 << 20, false},
 	} {
 		if got := tc.o.withDefaults().trailer(tc.alg, tc.size); got != tc.want {
 			t.Errorf("%+v %s %d: trailer %v, want %v", tc.o, tc.alg, tc.size, got, tc.want)

@@ -31,7 +31,7 @@ Examples:
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
 			&cli.StringFlag{Name: "checksum", Value: string(s3up.DefaultChecksum), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
 			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed over HTTP, unsigned over HTTPS), signed, unsigned"},
-			&cli.BoolFlag{Name: "header-checksum", Usage: "over HTTPS, compute each part's checksum before sending and send it as a header, for stores that reject aws-chunked trailers (default: computed while sending and sent as a trailer, for parts up to 16 MiB)"},
+			&cli.BoolFlag{Name: "trailer-checksum", Usage: "over HTTPS, compute each part's checksum while sending it and send it as an aws-chunked trailer (parts up to 16 MiB): one read of the file instead of two, but more work for the server (default: computed first, sent as a header)"},
 			&cli.BoolFlag{Name: "verify", Value: true, Usage: "verify the object's size and checksum after completing"},
 			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: next to each source)"},
 			&cli.BoolFlag{Name: "fresh", Usage: "discard existing progress (aborting its upload) and start over"},
@@ -95,7 +95,7 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 		return nil, err
 	}
 	o.NoVerify = !c.Bool("verify")
-	o.HeaderChecksum = c.Bool("header-checksum")
+	o.TrailerChecksum = c.Bool("trailer-checksum")
 	o.StateDir = c.String("state-dir")
 	o.Fresh = c.Bool("fresh")
 	if s := c.String("bwlimit"); s != "" {
