@@ -618,9 +618,9 @@ ceiling_line() { # TLS
 
 describe_tls() {
 	if [[ $1 == http ]]; then
-		echo "plain HTTP (s3up --payload auto signs the payload SHA-256 here)"
+		echo "plain HTTP"
 	else
-		echo "HTTPS, self-signed CA (s3up --payload auto sends UNSIGNED-PAYLOAD here)"
+		echo "HTTPS, self-signed CA"
 	fi
 }
 

@@ -30,7 +30,7 @@ Examples:
 			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
 			&cli.StringFlag{Name: "checksum", Value: string(s3up.DefaultChecksum), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
-			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed over HTTP, unsigned over HTTPS), signed, unsigned"},
+			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed only for --checksum none over plain HTTP), signed, unsigned"},
 			&cli.BoolFlag{Name: "trailer-checksum", Usage: "over HTTPS, compute each part's checksum while sending it and send it as an aws-chunked trailer (parts up to 16 MiB): one read of the file instead of two, but more work for the server (default: computed first, sent as a header)"},
 			&cli.BoolFlag{Name: "verify", Value: true, Usage: "verify the object's size and checksum after completing"},
 			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: next to each source)"},
