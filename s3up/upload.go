@@ -182,7 +182,9 @@ func (j *job) dropStateOfEmptied(ctx context.Context) error {
 			j.res.Source, j.dest.Bucket, j.dest.Key, path))
 	}
 	if err != nil {
-		return nil // nothing was written there; the stale sidecar is harmless to a PutObject
+		// The sidecar cannot be locked (a read-only folder, say). It is left
+		// as it is: a zero-byte PutObject does not need it.
+		return nil
 	}
 	st, err := sc.Load()
 	switch {
