@@ -168,39 +168,42 @@ func (j *job) putEmpty(ctx context.Context) error {
 }
 
 // dropStateOfEmptied handles a sidecar left by an interrupted upload of a
-// file that is now empty: its upload is aborted and the sidecar removed.
-// An unreadable sidecar is treated as in run: an error unless --fresh.
+// file that is now empty. loadState treats it like any changed source (the
+// old upload is aborted; an unreadable sidecar is an error unless --fresh),
+// and the sidecar is then removed: a zero-byte object has nothing to resume.
 func (j *job) dropStateOfEmptied(ctx context.Context) error {
-	u := j.u
-	path := resume.SidecarPath(u.opts.StateDir, j.src.Path, j.dest)
+	path := resume.SidecarPath(j.u.opts.StateDir, j.src.Path, j.dest)
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	sc, err := resume.Lock(path)
-	if errors.Is(err, resume.ErrLocked) {
-		return withKind(ErrBusy, fmt.Errorf("%s is being uploaded to s3://%s/%s by another s3up process (lock %s.lock)",
-			j.res.Source, j.dest.Bucket, j.dest.Key, path))
+	sc, err := j.lockState(path)
+	if errors.Is(err, ErrBusy) {
+		return err
 	}
 	if err != nil {
 		// The sidecar cannot be locked (a read-only folder, say). It is left
 		// as it is: a zero-byte PutObject does not need it.
 		return nil
 	}
-	st, err := sc.Load()
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil && !u.opts.Fresh:
+	j.sc = sc
+	if err := j.loadState(ctx); err != nil {
 		sc.Close()
-		return withKind(ErrState, fmt.Errorf("resume state %s cannot be used: %w; rerun with --fresh to discard it and start over", path, err))
-	case err != nil:
-		u.ev.emit(Warning{Message: fmt.Sprintf("discarding unreadable resume state %s (%v); its upload, if any, is left for `s3up gc`", path, err)})
-	default:
-		j.abortOld(ctx, st.UploadID, "the source is now empty")
+		return err
 	}
 	if err := sc.Remove(); err != nil {
-		u.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", path, err)})
+		j.u.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", path, err)})
 	}
 	return nil
+}
+
+// lockState takes the sidecar's lock; another process holding it is ErrBusy.
+func (j *job) lockState(path string) (*resume.Sidecar, error) {
+	sc, err := resume.Lock(path)
+	if errors.Is(err, resume.ErrLocked) {
+		return nil, withKind(ErrBusy, fmt.Errorf("%s is being uploaded to s3://%s/%s by another s3up process (lock %s.lock)",
+			j.res.Source, j.dest.Bucket, j.dest.Key, path))
+	}
+	return sc, err
 }
 
 func (j *job) run(ctx context.Context) error {
@@ -211,11 +214,10 @@ func (j *job) run(ctx context.Context) error {
 			return fmt.Errorf("%w: state dir: %w", ErrBadInput, err)
 		}
 	}
-	sc, err := resume.Lock(path)
+	sc, err := j.lockState(path)
 	if err != nil {
-		if errors.Is(err, resume.ErrLocked) {
-			return withKind(ErrBusy, fmt.Errorf("%s is being uploaded to s3://%s/%s by another s3up process (lock %s.lock)",
-				j.res.Source, j.dest.Bucket, j.dest.Key, path))
+		if errors.Is(err, ErrBusy) {
+			return err
 		}
 		return fmt.Errorf("%w: cannot create resume state next to the source (%w); pass --state-dir DIR", ErrBadInput, unwrapPathErr(err))
 	}
