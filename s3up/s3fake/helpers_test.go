@@ -162,3 +162,5 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += n
 	return n, err
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
