@@ -164,3 +164,5 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func md5Sum(b []byte) []byte { s := md5.Sum(b); return s[:] }
