@@ -60,7 +60,7 @@ func TestConcurrentUploads(t *testing.T) {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, uploads*workers)
+	errs := make(chan error, uploads*(parts+1)) // room for every error: no send blocks
 	for u := range uploads {
 		wg.Add(1)
 		go func() {
@@ -91,7 +91,7 @@ func TestConcurrentUploads(t *testing.T) {
 							}
 							if !retryable(err) {
 								errs <- err
-								return
+								break // keep draining next: the sender must not block
 							}
 						}
 					}
