@@ -31,7 +31,8 @@ func pageSize(op, name string, v *int32) (int, error) {
 // page), at most MaxKeys (default and at most 1,000) a page. With a
 // Delimiter, keys with the delimiter after the prefix are rolled up into
 // CommonPrefixes, which count toward MaxKeys and KeyCount. Keys are never
-// URL-encoded (EncodingType is ignored).
+// URL-encoded (EncodingType is ignored, and not echoed, so that no client
+// decodes them).
 func (f *Fake) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
 	const op = "ListObjectsV2"
 	return run(f, ctx, request{op: op, in: in}, func([]byte) (*s3.ListObjectsV2Output, error) {
@@ -45,8 +46,8 @@ func (f *Fake) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ .
 		}
 		prefix, delim := aws.ToString(in.Prefix), aws.ToString(in.Delimiter)
 		after, afterPrefix := aws.ToString(in.StartAfter), ""
-		if in.ContinuationToken != nil {
-			raw, err := base64.RawURLEncoding.DecodeString(*in.ContinuationToken)
+		if tok := aws.ToString(in.ContinuationToken); tok != "" {
+			raw, err := base64.RawURLEncoding.DecodeString(tok)
 			kind, val, ok := strings.Cut(string(raw), ":")
 			if err != nil || !ok || (kind != "k" && kind != "p") {
 				return nil, APIError(op, http.StatusBadRequest, "InvalidArgument", msgInvalidToken)
@@ -65,7 +66,7 @@ func (f *Fake) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ .
 		sort.Strings(keys)
 		out := &s3.ListObjectsV2Output{
 			Name: in.Bucket, Prefix: aws.String(prefix), Delimiter: in.Delimiter, MaxKeys: aws.Int32(int32(max)),
-			StartAfter: in.StartAfter, ContinuationToken: in.ContinuationToken, EncodingType: in.EncodingType,
+			StartAfter: in.StartAfter, ContinuationToken: in.ContinuationToken,
 			IsTruncated: aws.Bool(false), ResultMetadata: resultMetadata(),
 		}
 		var last string
@@ -126,7 +127,7 @@ func lastKey(out *s3.ListObjectsV2Output) *string {
 // UploadIdMarker; an id that is not one of them is compared as a string), at
 // most MaxUploads a page (default and at most 1,000), with NextKeyMarker
 // and NextUploadIdMarker set on a truncated page. Delimiter rolls keys up
-// into CommonPrefixes as in ListObjectsV2.
+// into CommonPrefixes as in ListObjectsV2. EncodingType is ignored.
 func (f *Fake) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, _ ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
 	const op = "ListMultipartUploads"
 	return run(f, ctx, request{op: op, in: in}, func([]byte) (*s3.ListMultipartUploadsOutput, error) {
@@ -153,7 +154,7 @@ func (f *Fake) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUpl
 		}
 		out := &s3.ListMultipartUploadsOutput{
 			Bucket: in.Bucket, Prefix: in.Prefix, Delimiter: in.Delimiter, KeyMarker: aws.String(keyMarker),
-			UploadIdMarker: aws.String(idMarker), MaxUploads: aws.Int32(int32(max)), EncodingType: in.EncodingType,
+			UploadIdMarker: aws.String(idMarker), MaxUploads: aws.Int32(int32(max)),
 			IsTruncated: aws.Bool(false), ResultMetadata: resultMetadata(),
 		}
 		var lastPrefix string

@@ -86,9 +86,9 @@ func (f *Fake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipart
 		if err != nil {
 			return nil, err
 		}
-		typ, err := uploadChecksumType(in.ChecksumAlgorithm, in.ChecksumType)
-		if err != nil {
-			return nil, APIError(op, http.StatusBadRequest, "InvalidRequest", err.Error())
+		typ, refusal := uploadChecksumType(in.ChecksumAlgorithm, in.ChecksumType)
+		if refusal != "" {
+			return nil, APIError(op, http.StatusBadRequest, "InvalidRequest", refusal)
 		}
 		if in.ChecksumAlgorithm != "" && !supported(in.ChecksumAlgorithm) {
 			return nil, APIError(op, http.StatusNotImplemented, "NotImplemented", msgUnsupportedAlgo)
@@ -114,25 +114,25 @@ func (f *Fake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipart
 }
 
 // uploadChecksumType returns the checksum type of an upload created with
-// alg and typ, or why S3 refuses the combination.
-func uploadChecksumType(alg types.ChecksumAlgorithm, typ types.ChecksumType) (types.ChecksumType, error) {
+// alg and typ, or the message S3 refuses the combination with.
+func uploadChecksumType(alg types.ChecksumAlgorithm, typ types.ChecksumType) (types.ChecksumType, string) {
 	switch {
 	case alg == "" && typ != "":
-		return "", fmt.Errorf("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		return "", "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
 	case alg == "":
-		return "", nil
+		return "", ""
 	case typ != "" && typ != types.ChecksumTypeComposite && typ != types.ChecksumTypeFullObject:
-		return "", fmt.Errorf("Value for x-amz-checksum-type header is invalid.")
+		return "", "Value for x-amz-checksum-type header is invalid."
 	case alg == types.ChecksumAlgorithmCrc64nvme && typ == types.ChecksumTypeComposite:
-		return "", fmt.Errorf("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.")
+		return "", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm."
 	case (alg == types.ChecksumAlgorithmSha1 || alg == types.ChecksumAlgorithmSha256) && typ == types.ChecksumTypeFullObject:
-		return "", fmt.Errorf("The FULL_OBJECT checksum type cannot be used with the %s checksum algorithm.", lower(alg))
+		return "", fmt.Sprintf("The FULL_OBJECT checksum type cannot be used with the %s checksum algorithm.", lower(alg))
 	case typ != "":
-		return typ, nil
+		return typ, ""
 	case alg == types.ChecksumAlgorithmCrc64nvme:
-		return types.ChecksumTypeFullObject, nil
+		return types.ChecksumTypeFullObject, ""
 	}
-	return types.ChecksumTypeComposite, nil
+	return types.ChecksumTypeComposite, ""
 }
 
 // UploadPart stores part PartNumber (1..10000, else InvalidArgument) of an
