@@ -61,7 +61,7 @@ func (f *Fake) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMulti
 		b.objects[u.key] = obj
 		delete(b.uploads, u.id)
 		out := &s3.CompleteMultipartUploadOutput{
-			Bucket: in.Bucket, Key: aws.String(u.key), ETag: aws.String(obj.etag),
+			Bucket: aws.String(b.name), Key: aws.String(u.key), ETag: aws.String(obj.etag),
 			Location:       aws.String(fmt.Sprintf("https://%s.s3fake.invalid/%s", b.name, u.key)),
 			ResultMetadata: resultMetadata(),
 		}

@@ -65,8 +65,8 @@ func (f *Fake) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ .
 		}
 		sort.Strings(keys)
 		out := &s3.ListObjectsV2Output{
-			Name: in.Bucket, Prefix: aws.String(prefix), Delimiter: in.Delimiter, MaxKeys: aws.Int32(int32(max)),
-			StartAfter: in.StartAfter, ContinuationToken: in.ContinuationToken,
+			Name: aws.String(b.name), Prefix: aws.String(prefix), Delimiter: copyString(in.Delimiter), MaxKeys: aws.Int32(int32(max)),
+			StartAfter: copyString(in.StartAfter), ContinuationToken: copyString(in.ContinuationToken),
 			IsTruncated: aws.Bool(false), ResultMetadata: resultMetadata(),
 		}
 		var last string
@@ -153,7 +153,7 @@ func (f *Fake) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUpl
 			}
 		}
 		out := &s3.ListMultipartUploadsOutput{
-			Bucket: in.Bucket, Prefix: in.Prefix, Delimiter: in.Delimiter, KeyMarker: aws.String(keyMarker),
+			Bucket: aws.String(b.name), Prefix: copyString(in.Prefix), Delimiter: copyString(in.Delimiter), KeyMarker: aws.String(keyMarker),
 			UploadIdMarker: aws.String(idMarker), MaxUploads: aws.Int32(int32(max)),
 			IsTruncated: aws.Bool(false), ResultMetadata: resultMetadata(),
 		}

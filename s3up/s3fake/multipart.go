@@ -97,14 +97,12 @@ func (f *Fake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipart
 		u := &upload{
 			id: f.newUploadID(), key: key, initiated: f.now(), seq: f.seq,
 			alg: in.ChecksumAlgorithm, typ: typ,
-			hdr: headers{contentType: in.ContentType, cacheControl: in.CacheControl,
-				contentDisposition: in.ContentDisposition, contentEncoding: in.ContentEncoding,
-				contentLanguage: in.ContentLanguage, expires: in.Expires,
-				metadata: normMeta(in.Metadata), storageClass: in.StorageClass},
+			hdr: newHeaders(in.ContentType, in.CacheControl, in.ContentDisposition, in.ContentEncoding,
+				in.ContentLanguage, in.Expires, in.Metadata, in.StorageClass),
 			parts: map[int32][]*part{},
 		}
 		b.uploads[u.id] = u
-		out := &s3.CreateMultipartUploadOutput{Bucket: in.Bucket, Key: &u.key, UploadId: aws.String(u.id),
+		out := &s3.CreateMultipartUploadOutput{Bucket: aws.String(b.name), Key: aws.String(u.key), UploadId: aws.String(u.id),
 			ResultMetadata: resultMetadata()}
 		if !f.cfg.hideChecksums {
 			out.ChecksumAlgorithm, out.ChecksumType = u.alg, u.typ
@@ -213,7 +211,7 @@ func (f *Fake) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...func
 func (f *Fake) ListParts(ctx context.Context, in *s3.ListPartsInput, _ ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
 	const op = "ListParts"
 	return run(f, ctx, request{op: op, in: in}, func([]byte) (*s3.ListPartsOutput, error) {
-		_, u, err := f.lookupUpload(op, in.Bucket, in.Key, in.UploadId)
+		b, u, err := f.lookupUpload(op, in.Bucket, in.Key, in.UploadId)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +229,7 @@ func (f *Fake) ListParts(ctx context.Context, in *s3.ListPartsInput, _ ...func(*
 			}
 		}
 		out := &s3.ListPartsOutput{
-			Bucket: in.Bucket, Key: aws.String(u.key), UploadId: aws.String(u.id),
+			Bucket: aws.String(b.name), Key: aws.String(u.key), UploadId: aws.String(u.id),
 			MaxParts: aws.Int32(max), PartNumberMarker: aws.String(strconv.Itoa(marker)),
 			StorageClass: types.StorageClassStandard, IsTruncated: aws.Bool(false),
 			Initiator:      &types.Initiator{ID: aws.String(ownerID), DisplayName: aws.String(ownerName)},

@@ -36,11 +36,38 @@ type headers struct {
 	storageClass                                                                    types.StorageClass
 }
 
+// newHeaders copies the object properties of a request, so that the
+// caller may reuse its input.
+func newHeaders(contentType, cacheControl, disposition, encoding, language *string, expires *time.Time,
+	metadata map[string]string, class types.StorageClass) headers {
+	h := headers{contentType: copyString(contentType), cacheControl: copyString(cacheControl),
+		contentDisposition: copyString(disposition), contentEncoding: copyString(encoding),
+		contentLanguage: copyString(language), metadata: normMeta(metadata), storageClass: class}
+	h.expires = headers{expires: expires}.expiresCopy()
+	return h
+}
+
+func copyString(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	s := *p
+	return &s
+}
+
 func (h headers) contentTypeOrDefault() *string {
 	if h.contentType == nil {
 		return aws.String(defaultContentType)
 	}
-	return h.contentType
+	return copyString(h.contentType)
+}
+
+func (h headers) expiresCopy() *time.Time {
+	if h.expires == nil {
+		return nil
+	}
+	e := *h.expires
+	return &e
 }
 
 // normMeta returns user metadata as S3 gives it back: lower-case keys,
@@ -115,10 +142,8 @@ func (f *Fake) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*
 		}
 		obj := &object{
 			data: data, etag: f.etag(data), modified: f.now(), sum: s,
-			hdr: headers{contentType: in.ContentType, cacheControl: in.CacheControl,
-				contentDisposition: in.ContentDisposition, contentEncoding: in.ContentEncoding,
-				contentLanguage: in.ContentLanguage, expires: in.Expires,
-				metadata: normMeta(in.Metadata), storageClass: in.StorageClass},
+			hdr: newHeaders(in.ContentType, in.CacheControl, in.ContentDisposition, in.ContentEncoding,
+				in.ContentLanguage, in.Expires, in.Metadata, in.StorageClass),
 		}
 		b.objects[key] = obj
 		out := &s3.PutObjectOutput{ETag: aws.String(obj.etag), ResultMetadata: resultMetadata()}
@@ -238,9 +263,9 @@ func (f *Fake) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func
 		out := &s3.HeadObjectOutput{
 			AcceptRanges: aws.String("bytes"), ContentLength: aws.Int64(a.length), ContentRange: a.rangeHdr,
 			ETag: aws.String(o.etag), LastModified: httpTime(o.modified), PartsCount: a.parts,
-			ContentType: o.hdr.contentTypeOrDefault(), CacheControl: o.hdr.cacheControl,
-			ContentDisposition: o.hdr.contentDisposition, ContentEncoding: o.hdr.contentEncoding,
-			ContentLanguage: o.hdr.contentLanguage, Expires: o.hdr.expires,
+			ContentType: o.hdr.contentTypeOrDefault(), CacheControl: copyString(o.hdr.cacheControl),
+			ContentDisposition: copyString(o.hdr.contentDisposition), ContentEncoding: copyString(o.hdr.contentEncoding),
+			ContentLanguage: copyString(o.hdr.contentLanguage), Expires: o.hdr.expiresCopy(),
 			Metadata: copyMeta(o.hdr.metadata), ResultMetadata: resultMetadata(),
 		}
 		if o.hdr.storageClass != "" && o.hdr.storageClass != types.StorageClassStandard {
@@ -269,9 +294,9 @@ func (f *Fake) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*
 			Body:         io.NopCloser(bytes.NewReader(o.data[a.start : a.start+a.length])),
 			AcceptRanges: aws.String("bytes"), ContentLength: aws.Int64(a.length), ContentRange: a.rangeHdr,
 			ETag: aws.String(o.etag), LastModified: httpTime(o.modified), PartsCount: a.parts,
-			ContentType: o.hdr.contentTypeOrDefault(), CacheControl: o.hdr.cacheControl,
-			ContentDisposition: o.hdr.contentDisposition, ContentEncoding: o.hdr.contentEncoding,
-			ContentLanguage: o.hdr.contentLanguage, Expires: o.hdr.expires,
+			ContentType: o.hdr.contentTypeOrDefault(), CacheControl: copyString(o.hdr.cacheControl),
+			ContentDisposition: copyString(o.hdr.contentDisposition), ContentEncoding: copyString(o.hdr.contentEncoding),
+			ContentLanguage: copyString(o.hdr.contentLanguage), Expires: o.hdr.expiresCopy(),
 			Metadata: copyMeta(o.hdr.metadata), ResultMetadata: resultMetadata(),
 		}
 		if in.ChecksumMode == types.ChecksumModeEnabled && o.sum.value != "" && a.rangeHdr == nil {
