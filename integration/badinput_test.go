@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/s3up/s3up/integration/s3test"
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/store"
 )
 
 // TestBadInputMatrix: every mistake gets the documented exit code, one
@@ -37,7 +39,7 @@ func TestBadInputMatrix(t *testing.T) {
 		// A sidecar from a newer s3up, for another file of the same name.
 		future := s3test.MakeFile(t, filepath.Join(dir), 6*MiB, seed+7)
 		interruptAfter(t, srv.Env(), 1, "--part-size", "5MiB", future, "s3://"+bucket+"/future-key")
-		sc := sidecarFile(t, future)
+		sc := sidecarFile(t, srv, future)
 		b, _ := os.ReadFile(sc)
 		os.WriteFile(sc, []byte(strings.Replace(string(b), `"version":1`, `"version":7`, 1)), 0o600)
 		// An upload started with one content type, resumed with another.
@@ -131,10 +133,16 @@ func TestSidecarOfAnotherFile(t *testing.T) {
 		b := s3test.MakeFile(t, t.TempDir(), 12*MiB, seed+1)
 		dst := "s3://" + bucket + "/other"
 		interruptAfter(t, srv.Env(), 1, "--part-size", "5MiB", a, dst)
-		// Give b the sidecar a made, at the path b's run will look for.
-		scA := sidecarFile(t, a)
-		name := strings.Replace(filepath.Base(scA), filepath.Base(a), filepath.Base(b), 1)
-		if out, err := exec.Command("cp", scA, filepath.Join(filepath.Dir(b), name)).CombinedOutput(); err != nil {
+		// Give b the journal a made, where an older s3up would have kept
+		// b's (next to b): the run moves it into the state directory, and
+		// must still see that it describes another file.
+		scA := sidecarFile(t, srv, a)
+		ep, err := store.NormalizeEndpoint(srv.Endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy := resume.LegacySidecarPath(b, resume.Destination{Endpoint: ep, Bucket: bucket, Key: "other"})
+		if out, err := exec.Command("cp", scA, legacy).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
 		res := s3test.RunCLI(t, t.Context(), srv.Env(), "put", "--part-size", "5MiB", b, dst)
@@ -143,6 +151,12 @@ func TestSidecarOfAnotherFile(t *testing.T) {
 		}
 		if !strings.Contains(res.Stderr, "warning") || !strings.Contains(res.Stderr, "changed") {
 			t.Fatalf("no warning that the state belongs to another file: %s", res)
+		}
+		if !strings.Contains(res.Stderr, "moved resume state") {
+			t.Fatalf("the journal next to the source was not taken over: %s", res)
+		}
+		if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+			t.Fatalf("the old journal next to the source is still there: %v", err)
 		}
 		srv.AssertObjectMatchesFile(t, bucket, "other", b)
 	})

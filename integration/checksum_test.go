@@ -231,7 +231,7 @@ func TestChecksumResume(t *testing.T) {
 					t.Fatalf("verified %q, want %q", v, c.verified)
 				}
 				srv.AssertObjectMatchesFile(t, bucket, "resume/"+c.alg, src)
-				if sc := sidecars(t, src); len(sc) != 0 {
+				if sc := sidecars(t, srv, src); len(sc) != 0 {
 					t.Fatalf("state left behind: %v", sc)
 				}
 				os.Remove(src)

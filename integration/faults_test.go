@@ -44,7 +44,7 @@ func TestFaultRates(t *testing.T) {
 					t.Fatal("no fault was injected: the test tested nothing")
 				}
 				srv.AssertObjectMatchesFile(t, bucket, key, src)
-				if sc := sidecars(t, src); len(sc) != 0 {
+				if sc := sidecars(t, srv, src); len(sc) != 0 {
 					t.Fatalf("state left behind: %v", sc)
 				}
 			})
@@ -76,7 +76,7 @@ func TestOutage(t *testing.T) {
 		if !strings.Contains(res.Stdout, `"event":"error"`) || !strings.Contains(res.Stdout, "rerun the same command") {
 			t.Fatalf("no resumable error reported: %s", res)
 		}
-		lines := sidecarLines(t, sidecarFile(t, src))
+		lines := sidecarLines(t, sidecarFile(t, srv, src))
 		if len(lines) < 3 {
 			t.Fatalf("state lost its parts: %v", lines)
 		}
@@ -93,8 +93,8 @@ func TestOutage(t *testing.T) {
 	})
 }
 
-// TestSignals: SIGINT stops an upload with exit 130 and consistent state
-// that a rerun completes; a second SIGINT stops at once.
+// TestSignals: SIGINT stops an upload with exit 130 (SIGTERM: 143) and
+// consistent state that a rerun completes; a second SIGINT stops at once.
 func TestSignals(t *testing.T) {
 	s3test.ForEach(t, func(t *testing.T, srv *s3test.Server) {
 		bucket := srv.NewBucket(t)
@@ -123,8 +123,12 @@ func TestSignals(t *testing.T) {
 					}
 				}
 				res := p.Wait()
-				if res.ExitCode != 130 {
-					t.Fatalf("want exit 130: %s", res)
+				want := 130
+				if tc.name == "sigterm" {
+					want = 143
+				}
+				if res.ExitCode != want {
+					t.Fatalf("want exit %d: %s", want, res)
 				}
 				if !strings.Contains(res.Stderr+res.Stdout, "rerun the same command") {
 					t.Fatalf("no resume hint: %s", res)

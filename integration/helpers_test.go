@@ -71,27 +71,40 @@ func countEvents(evs []map[string]any, name string) int {
 	return n
 }
 
-// sidecars lists resume state files (and locks) next to src.
-func sidecars(t *testing.T, src string) []string {
+// sidecars lists the resume state files (and locks, and stray temporary
+// files) of src, in the server's state directory and next to src where
+// older versions kept them.
+func sidecars(t *testing.T, srv *s3test.Server, src string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(filepath.Dir(src), "."+filepath.Base(src)+".s3up-*"))
+	abs, err := filepath.Abs(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	var out []string
+	for _, pattern := range []string{
+		filepath.Join(srv.StateDir(), filepath.Base(abs)+"-*.s3up*"),
+		filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".s3up-*"),
+	} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m...)
+	}
+	return out
 }
 
-// sidecarFile returns the single sidecar (not the lock) next to src.
-func sidecarFile(t *testing.T, src string) string {
+// sidecarFile returns the single journal (not the lock) of src.
+func sidecarFile(t *testing.T, srv *s3test.Server, src string) string {
 	t.Helper()
 	var out []string
-	for _, p := range sidecars(t, src) {
-		if !strings.HasSuffix(p, ".lock") {
+	for _, p := range sidecars(t, srv, src) {
+		if !strings.HasSuffix(p, ".lock") && !strings.HasSuffix(p, ".tmp") {
 			out = append(out, p)
 		}
 	}
 	if len(out) != 1 {
-		t.Fatalf("want one sidecar next to %s, have %v", src, out)
+		t.Fatalf("want one journal of %s, have %v", src, out)
 	}
 	return out[0]
 }

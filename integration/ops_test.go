@@ -288,7 +288,16 @@ func TestOpsStatusAbort(t *testing.T) {
 				t.Errorf("server-only upload %s: parts %q, want %q; initiated %v", o.UploadID, got, want, o.Initiated)
 			}
 		}
-		objs = opsRunJSON(t, srv, 0, "abort", src, dst)
+		// Without state, which upload is this source's is unknown: abort
+		// refuses and names them, unless --all says to abort them all.
+		res = s3test.RunCLI(t, ctx, srv.Env(), "abort", src, dst)
+		if res.ExitCode != 2 || !strings.Contains(res.Stderr, "--all") || !strings.Contains(res.Stderr, ids[1]) {
+			t.Fatalf("abort without state and without --all: want exit 2 naming the uploads: %s", res)
+		}
+		if n := len(srv.IncompleteUploads(t, bucket, "ops/")); n != 3 {
+			t.Fatalf("the refused abort aborted something: %d uploads left, want 3", n)
+		}
+		objs = opsRunJSON(t, srv, 0, "abort", "--all", src, dst)
 		ab = opsEvents(objs, "aborted")
 		if len(ab) != 1 || ab[0]["had_state"] != false || len(ab[0]["aborted"].([]any)) != 2 {
 			t.Fatalf("abort without sidecar: want 2 aborted, got %v", objs)
@@ -499,7 +508,7 @@ func TestOpsGC(t *testing.T) {
 			}
 		}
 		res := s3test.RunCLI(t, ctx, srv.Env(), "gc", "s3://"+bucket, "--older-than", "1d")
-		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "aborted 0 uploads") || !strings.Contains(res.Stdout, "kept 3 younger") {
+		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "aborted 0 uploads") || !strings.Contains(res.Stdout, "kept 3 recently active") {
 			t.Fatalf("gc --older-than 1d: %s", res)
 		}
 		if res := s3test.RunCLI(t, ctx, srv.Env(), "gc", "s3://"+bucket); res.ExitCode != 2 {

@@ -49,7 +49,7 @@ func TestPutSizes(t *testing.T) {
 				if ups := srv.IncompleteUploads(t, bucket, key); len(ups) != 0 {
 					t.Fatalf("incomplete uploads left: %+v", ups)
 				}
-				if sc := sidecars(t, src); len(sc) != 0 {
+				if sc := sidecars(t, srv, src); len(sc) != 0 {
 					t.Fatalf("state left behind: %v", sc)
 				}
 				os.Remove(src)
@@ -116,7 +116,7 @@ func TestPutBadInput(t *testing.T) {
 				if ups := srv.IncompleteUploads(t, bucket, "bad"); len(ups) != 0 {
 					t.Fatalf("an upload was started: %+v", ups)
 				}
-				if left := sidecars(t, src); len(left) != 0 {
+				if left := sidecars(t, srv, src); len(left) != 0 {
 					t.Fatalf("state or lock left behind by a failed start: %v", left)
 				}
 			})

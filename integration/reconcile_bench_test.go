@@ -14,7 +14,7 @@ import (
 
 	"github.com/s3up/s3up/integration/s3test"
 	"github.com/s3up/s3up/resume"
-	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/store"
 )
 
 // BenchmarkReconcile10000Parts measures what a resume does before sending
@@ -68,21 +68,17 @@ func BenchmarkReconcile10000Parts(b *testing.B) {
 			}
 			b.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 			b.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-			client, _, err := s3up.NewClient(ctx, s3up.ClientConfig{Endpoint: srv.Endpoint, Region: srv.Region})
+			client, err := store.NewClient(ctx, store.ClientConfig{Endpoint: srv.Endpoint, Region: srv.Region})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				remote, err := s3up.ListAllParts(ctx, client, bucket, key, id)
+				remote, err := store.ListAllParts(ctx, client.API, bucket, key, id)
 				if err != nil {
 					b.Fatal(err)
 				}
-				rp := make([]resume.Part, len(remote))
-				for i, p := range remote {
-					rp[i] = resume.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksum: p.Checksum}
-				}
-				rec := resume.Reconcile(expected, local, rp)
+				rec := resume.Reconcile(expected, local, remote)
 				if got := rec.Count(resume.Skip); got != parts {
 					b.Fatalf("%d of %d parts kept: %+v", got, parts, rec.Decisions[0])
 				}

@@ -70,7 +70,7 @@ func TestTLS(t *testing.T) {
 					}
 					// The lock file may stay (the engine leaves it when
 					// CreateMultipartUpload fails); resume state must not.
-					for _, sc := range sidecars(t, src) {
+					for _, sc := range sidecars(t, srv, src) {
 						if !strings.HasSuffix(sc, ".lock") {
 							t.Fatalf("resume state left behind although nothing was sent: %s", sc)
 						}

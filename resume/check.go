@@ -5,35 +5,19 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 )
 
 // CheckResumable reports whether the upload described by h may be resumed for the current
 // source, destination and object options. It returns an error wrapping ErrSourceChanged that
 // names every changed property of the source (path, size, mtime, fingerprint), else an error
 // wrapping ErrOptionsChanged that names every changed destination field or object option with
-// its old and new value, else nil. A changed source takes precedence: the engine must then
+// its old and new value, else nil (see Source.Diff). A changed source takes precedence: the engine must then
 // start over whatever the options say.
 //
 // Part size and checksum algorithm are deliberately not compared: on resume the engine keeps
 // the ones recorded in h, so a different --part-size or --checksum is not a reason to refuse.
 func CheckResumable(h Header, cur Source, dest Destination, objectOptions map[string]string) error {
-	old := h.Source
-	var changed []string
-	if old.Path != cur.Path {
-		changed = append(changed, fmt.Sprintf("path %q → %q", old.Path, cur.Path))
-	}
-	if old.Size != cur.Size {
-		changed = append(changed, fmt.Sprintf("size %d → %d bytes", old.Size, cur.Size))
-	}
-	if !old.ModTime.Equal(cur.ModTime) {
-		changed = append(changed, fmt.Sprintf("mtime %s → %s",
-			old.ModTime.Format(time.RFC3339Nano), cur.ModTime.Format(time.RFC3339Nano)))
-	}
-	if old.Fingerprint != cur.Fingerprint {
-		changed = append(changed, fmt.Sprintf("content fingerprint %s → %s",
-			shortHex(old.Fingerprint), shortHex(cur.Fingerprint)))
-	}
+	changed := h.Source.Diff(cur)
 	if len(changed) > 0 {
 		return fmt.Errorf("%w: %s", ErrSourceChanged, strings.Join(changed, ", "))
 	}

@@ -232,3 +232,52 @@ func TestReconcileInvariants(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileSeveralVersions: a store that keeps every upload of a part number (SeaweedFS)
+// lists them all, in an order of its own (by ETag). Whatever the order, the entry the sidecar
+// records is kept and is the one Complete names; in the crash window every entry of the
+// planned size is a candidate for adoption.
+func TestReconcileSeveralVersions(t *testing.T) {
+	const size = 5 << 20
+	spec := []PartSpec{{Number: 1, Size: size}}
+	old := Part{Number: 1, Size: size, ETag: `"aaa"`, Checksum: "old="}
+	cur := Part{Number: 1, Size: size, ETag: `"bbb"`, Checksum: "new="}
+	short := Part{Number: 1, Size: size - 1, ETag: `"ccc"`}
+	for name, remote := range map[string][]Part{
+		"recorded entry listed last":  {old, cur},
+		"recorded entry listed first": {cur, old},
+		"with a wrong-size entry":     {short, old, cur},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := Reconcile(spec, map[int32]Part{1: cur}, remote).Decisions[0]
+			if d.Action != Skip || *d.Remote != cur {
+				t.Fatalf("%v %s, remote %+v; want skip of %+v", d.Action, d.Reason, d.Remote, cur)
+			}
+			if d.Versions != len(remote) {
+				t.Fatalf("versions %d, want %d", d.Versions, len(remote))
+			}
+			// Crash window: nothing recorded; both full-size entries are candidates.
+			v := Reconcile(spec, nil, remote).Decisions[0]
+			if v.Action != Verify || len(v.Candidates) != 2 {
+				t.Fatalf("crash window: %v with %d candidates, want verify with 2", v.Action, len(v.Candidates))
+			}
+			for _, c := range v.Candidates {
+				if c.Size != size {
+					t.Fatalf("candidate of the wrong size: %+v", c)
+				}
+			}
+		})
+	}
+	// The recorded version is gone; only another one is listed: re-send.
+	d := Reconcile(spec, map[int32]Part{1: cur}, []Part{old}).Decisions[0]
+	if d.Action != Upload || !strings.Contains(d.Reason, "ETag differs") {
+		t.Fatalf("%v %s, want upload", d.Action, d.Reason)
+	}
+	// Same ETag, other checksum listed beside the right one: the right one wins.
+	twin := cur
+	twin.Checksum = "other="
+	d = Reconcile(spec, map[int32]Part{1: cur}, []Part{twin}).Decisions[0]
+	if d.Action != Upload {
+		t.Fatalf("checksum mismatch kept: %v", d.Action)
+	}
+}

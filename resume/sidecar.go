@@ -9,24 +9,67 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
 )
 
-// SidecarPath returns where the sidecar for uploading absSource to dest lives. With stateDir
-// empty it sits next to the source as a hidden file named after the destination; otherwise it
-// sits in stateDir, named after the source's base name and a hash of its absolute path and the
-// destination. Either way one source uploaded to two destinations gets two sidecars.
+// SidecarPath returns where the sidecar for uploading absSource to dest lives in stateDir: named
+// after the source's base name and a hash of its absolute path and the destination, so one
+// source uploaded to two destinations gets two sidecars, and two sources with one name do not
+// collide. dest.Endpoint must be normalised by the caller, so that the same store always gives
+// the same name.
 func SidecarPath(stateDir, absSource string, dest Destination) string {
-	if stateDir == "" {
-		sum := sha256.Sum256([]byte(dest.Endpoint + "\x00" + dest.Bucket + "\x00" + dest.Key))
-		return filepath.Join(filepath.Dir(absSource),
-			"."+filepath.Base(absSource)+".s3up-"+hex.EncodeToString(sum[:])[:12])
-	}
 	sum := sha256.Sum256([]byte(absSource + "\x00" + dest.Endpoint + "\x00" + dest.Bucket + "\x00" + dest.Key))
 	return filepath.Join(stateDir, filepath.Base(absSource)+"-"+hex.EncodeToString(sum[:])[:16]+".s3up")
+}
+
+// LegacySidecarPath is where versions before the state directory kept the sidecar: a hidden
+// file next to the source, named after the destination. The engine still finds one there and
+// moves it into the state directory.
+func LegacySidecarPath(absSource string, dest Destination) string {
+	sum := sha256.Sum256([]byte(dest.Endpoint + "\x00" + dest.Bucket + "\x00" + dest.Key))
+	return filepath.Join(filepath.Dir(absSource),
+		"."+filepath.Base(absSource)+".s3up-"+hex.EncodeToString(sum[:])[:12])
+}
+
+// DefaultStateDir is the user's state directory for s3up: $XDG_STATE_HOME/s3up when
+// XDG_STATE_HOME is an absolute path, else ~/.local/state/s3up (the XDG base directory
+// convention, as restic and rclone keep their caches). Resume state there survives a reboot,
+// does not litter the folders being backed up, and works for read-only sources.
+func DefaultStateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "s3up"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", fmt.Errorf("no state directory: set XDG_STATE_HOME or HOME, or pass --state-dir (%v)", err)
+	}
+	return filepath.Join(home, ".local", "state", "s3up"), nil
+}
+
+// PrepareStateDir creates dir with mode 0700 if it is missing. A directory that exists keeps
+// its mode, except that the default state directory (strict) is tightened to 0700: it holds
+// upload ids and source paths that other users have no business reading.
+func PrepareStateDir(dir string, strict bool) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("state directory %s is not a directory", dir)
+	}
+	if strict && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("state directory %s is readable by others and cannot be made private: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // Sidecar is a locked sidecar file. One process holds it at a time (see Lock); within that
@@ -48,37 +91,77 @@ var errNotOpen = errors.New("sidecar not loaded or created")
 // lockAttempts bounds the retries when the lock file is replaced under us (see Lock).
 const lockAttempts = 4
 
+// lockWait is how long Lock keeps trying while the lock is held: `s3up status` probes the lock
+// with a shared lock for a few microseconds (InUse), and a put that starts at that instant must
+// not fail for it. A put holding the lock holds it for far longer.
+const lockWait = time.Second
+
+// lockRetried, when set (tests), is called each time Lock finds the lock held and tries again.
+var lockRetried func()
+
 // Lock takes an exclusive, non-blocking lock on path+".lock" (flock(2) via gofrs/flock; the lock
 // file has mode 0600 and is created, with its directory, if missing). It returns an error
-// wrapping ErrLocked when another process, or another Sidecar in this process, holds it. It
-// neither creates nor reads the sidecar itself.
+// wrapping ErrLocked when another process, or another Sidecar in this process, still holds it
+// after a short wait (see lockWait). It neither creates nor reads the sidecar itself. A lock
+// file or sidecar that is a symbolic link or not a regular file is refused: a link planted in
+// a shared directory must not make s3up write somewhere else.
 func Lock(path string) (*Sidecar, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock sidecar: %w", err)
 	}
+	if err := refuseIrregular(path); err != nil {
+		return nil, err
+	}
 	lockPath := path + ".lock"
-	for attempt := 1; ; attempt++ {
-		fl := flock.New(lockPath, flock.SetPermissions(0o600))
+	deadline := time.Now().Add(lockWait)
+	for attempt := 1; ; {
+		fl := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDONLY|oNoFollow), flock.SetPermissions(0o600))
 		ok, err := fl.TryLock()
 		if err != nil {
-			return nil, fmt.Errorf("lock sidecar %s: %w", lockPath, err)
+			return nil, fmt.Errorf("lock sidecar %s: %w (is it a symbolic link?)", lockPath, err)
 		}
 		if !ok {
+			if time.Now().Before(deadline) {
+				if lockRetried != nil {
+					lockRetried()
+				}
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
 			return nil, fmt.Errorf("lock %s: %w", lockPath, ErrLocked)
 		}
 		// Remove unlinks the lock file while holding it. A process that opened the file just
 		// before then locks an orphaned inode that excludes nobody, so check that the file we
 		// locked is still the one at lockPath, and start over if not.
 		held, herr := fl.Stat()
-		cur, cerr := os.Stat(lockPath)
+		cur, cerr := os.Lstat(lockPath)
 		if herr == nil && cerr == nil && os.SameFile(held, cur) {
+			if !held.Mode().IsRegular() {
+				_ = fl.Unlock()
+				return nil, fmt.Errorf("lock sidecar %s: not a regular file", lockPath)
+			}
 			return &Sidecar{path: path, lock: fl}, nil
 		}
 		_ = fl.Unlock()
 		if herr != nil || (cerr != nil && !errors.Is(cerr, fs.ErrNotExist)) || attempt == lockAttempts {
 			return nil, fmt.Errorf("lock sidecar %s: lock file keeps being replaced: %w", lockPath, errors.Join(herr, cerr))
 		}
+		attempt++
 	}
+}
+
+// refuseIrregular returns an error if path exists and is not a regular file.
+func refuseIrregular(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sidecar %s: %w", path, err)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("sidecar %s: %w: not a regular file (%s); remove it", path, ErrCorrupt, fi.Mode().Type())
+	}
+	return nil
 }
 
 // Path returns the sidecar's path (without ".lock").
@@ -101,9 +184,16 @@ func (s *Sidecar) Load() (*State, error) {
 	}
 	s.closeJournal()
 
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|oNoFollow, 0)
 	if err != nil {
+		if irr := refuseIrregular(s.path); irr != nil {
+			return nil, irr
+		}
 		return nil, fmt.Errorf("load sidecar: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("load sidecar %s: %w: not a regular file", s.path, ErrCorrupt)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxSidecarSize+1))
 	if err != nil {
@@ -178,6 +268,10 @@ func (s *Sidecar) Append(p Part) error {
 		if err := s.journal.Truncate(s.intact); err != nil {
 			return fmt.Errorf("append part %d: repair torn sidecar: %w", p.Number, err)
 		}
+		// A journal from replace is not opened with O_APPEND: write where the whole lines end.
+		if _, err := s.journal.Seek(s.intact, io.SeekStart); err != nil {
+			return fmt.Errorf("append part %d: repair torn sidecar: %w", p.Number, err)
+		}
 		s.torn = false
 	}
 	if _, err := s.journal.Write(line); err != nil {
@@ -216,22 +310,19 @@ func (s *Sidecar) compact(st *State) error {
 }
 
 // replace atomically makes data the sidecar's content and keeps the new file open as the
-// journal. The temporary name is fixed because the lock makes us its only writer, and a fixed
-// name means a crash leaves at most one stray file, which the next replace overwrites.
+// journal. The temporary file has a random name and is created exclusively (O_EXCL), so no
+// file planted at a predictable name can be written through; a crash leaves at most a stray
+// temporary file, which Remove deletes.
 func (s *Sidecar) replace(data []byte, partCount int32) error {
 	if s.closed {
 		return fmt.Errorf("%s: %w", s.path, os.ErrClosed)
 	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".*.tmp")
 	if err != nil {
 		return err
 	}
-	// A stray temp file from a crash keeps its old mode through O_CREATE.
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	tmp := f.Name()
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -287,7 +378,7 @@ func (s *Sidecar) Remove() error {
 	}
 	s.closed = true
 	errs := []error{s.closeJournal()}
-	for _, p := range []string{s.path, s.path + ".tmp", s.path + ".lock"} {
+	for _, p := range append([]string{s.path, s.path + ".tmp", s.path + ".lock"}, strayTemps(s.path)...) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -297,4 +388,19 @@ func (s *Sidecar) Remove() error {
 		return fmt.Errorf("remove sidecar: %w", err)
 	}
 	return nil
+}
+
+// strayTemps lists the temporary files replace may have left next to path after a crash.
+func strayTemps(path string) []string {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, filepath.Base(path)+".") && strings.HasSuffix(n, ".tmp") && e.Type().IsRegular() {
+			out = append(out, filepath.Join(filepath.Dir(path), n))
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,7 +56,11 @@ func TestLockHelperProcess(t *testing.T) {
 	}
 	defer s.Close()
 	fmt.Println("locked")
-	select {} // until killed
+	// Hold the lock until killed. Blocking on stdin (a pipe the parent keeps open) keeps the
+	// process alive: a bare select{} is a deadlock the runtime kills, dropping the lock early.
+	io.ReadAll(os.Stdin)
+	fmt.Println("stdin closed")
+	os.Exit(1)
 }
 
 func TestLockHeldByOtherProcess(t *testing.T) {
@@ -66,6 +71,11 @@ func TestLockHeldByOtherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -186,18 +187,21 @@ func TestSidecarPath(t *testing.T) {
 	a := Destination{Bucket: "b", Key: "k"}
 	b := Destination{Bucket: "b", Key: "k2"}
 	c := Destination{Endpoint: "http://minio:9000", Bucket: "b", Key: "k"}
-	for _, stateDir := range []string{"", "/var/lib/s3up"} {
-		pa, pb, pc := SidecarPath(stateDir, src, a), SidecarPath(stateDir, src, b), SidecarPath(stateDir, src, c)
+	for name, path := range map[string]func(Destination) string{
+		"state dir": func(d Destination) string { return SidecarPath("/var/lib/s3up", src, d) },
+		"legacy":    func(d Destination) string { return LegacySidecarPath(src, d) },
+	} {
+		pa, pb, pc := path(a), path(b), path(c)
 		if pa == pb || pa == pc || pb == pc {
-			t.Errorf("stateDir %q: destinations share a sidecar: %s %s %s", stateDir, pa, pb, pc)
+			t.Errorf("%s: destinations share a sidecar: %s %s %s", name, pa, pb, pc)
 		}
-		if SidecarPath(stateDir, src, a) != pa {
-			t.Errorf("stateDir %q: SidecarPath not deterministic", stateDir)
+		if path(a) != pa {
+			t.Errorf("%s: not deterministic", name)
 		}
 	}
 	// The documented formulas (computed independently with sha256sum), which other tools may
-	// rely on to find sidecars.
-	if got, want := SidecarPath("", src, a), "/data/.big.bin.s3up-3f9c321b4fc4"; got != want {
+	// rely on to find sidecars, and by which older versions' sidecars are found.
+	if got, want := LegacySidecarPath(src, a), "/data/.big.bin.s3up-3f9c321b4fc4"; got != want {
 		t.Errorf("next to source: %s, want %s", got, want)
 	}
 	if got, want := SidecarPath("/state", src, a), "/state/big.bin-f32206673ee11316.s3up"; got != want {
@@ -206,5 +210,123 @@ func TestSidecarPath(t *testing.T) {
 	// In a state directory, two sources with one base name must not collide.
 	if SidecarPath("/state", "/x/big.bin", a) == SidecarPath("/state", "/y/big.bin", a) {
 		t.Error("state dir: same base name, different directories share a sidecar")
+	}
+}
+
+func TestDefaultStateDir(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/xdg/state")
+	if d, err := DefaultStateDir(); err != nil || d != "/xdg/state/s3up" {
+		t.Errorf("XDG_STATE_HOME: %q %v", d, err)
+	}
+	t.Setenv("XDG_STATE_HOME", "relative/ignored") // the spec says relative paths are invalid
+	t.Setenv("HOME", "/home/u")
+	if d, err := DefaultStateDir(); err != nil || d != "/home/u/.local/state/s3up" {
+		t.Errorf("HOME: %q %v", d, err)
+	}
+}
+
+func TestPrepareStateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "s3up")
+	if err := PrepareStateDir(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("created with %v, want 0700", fi.Mode().Perm())
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrepareStateDir(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o755 {
+		t.Errorf("a --state-dir of the user's keeps its mode, got %v", fi.Mode().Perm())
+	}
+	if err := PrepareStateDir(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("default state dir not tightened: %v", fi.Mode().Perm())
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrepareStateDir(file, true); err == nil {
+		t.Error("a file accepted as state directory")
+	}
+}
+
+// TestSourceDiff: device, inode and ctime changes count, but only where both sides recorded
+// them (state of older versions has none).
+func TestSourceDiff(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	base := Source{Path: "/a", Size: 10, ModTime: t0, Fingerprint: "f", Dev: 1, Inode: 2, Ctime: t0}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Source)
+		want string
+	}{
+		{"same", func(*Source) {}, ""},
+		{"ctime", func(s *Source) { s.Ctime = t0.Add(time.Nanosecond) }, "ctime"},
+		{"inode", func(s *Source) { s.Inode = 3 }, "replaced"},
+		{"device", func(s *Source) { s.Dev = 9 }, "replaced"},
+		{"size", func(s *Source) { s.Size = 11 }, "size"},
+		{"older state without ids", func(s *Source) { s.Dev, s.Inode, s.Ctime = 0, 0, time.Time{} }, ""},
+	} {
+		cur := base
+		tc.mod(&cur)
+		got := strings.Join(base.Diff(cur), "; ")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: diff %q, want %q", tc.name, got, tc.want)
+		}
+		// Symmetric for the zero-value rule: old state against a new identity.
+		if tc.name == "older state without ids" && len(cur.Diff(base)) != 0 {
+			t.Errorf("old state vs new identity: %v", cur.Diff(base))
+		}
+	}
+}
+
+// TestOpenSourceIdentity: the identity comes from the open descriptor; an in-place write with
+// the mtime restored (rsync --inplace -t, touch -r) changes the ctime, which a user cannot set.
+func TestOpenSourceIdentity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), 300<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, a, err := OpenSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if runtime.GOOS == "linux" && (a.Inode == 0 || a.Ctime.IsZero()) {
+		t.Fatalf("no inode or ctime on linux: %+v", a)
+	}
+	mtime := a.ModTime
+	w, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt([]byte("yyyy"), 100<<10); err != nil { // between the fingerprint samples
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	b, err := StatSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.ModTime.Equal(a.ModTime) || b.Fingerprint != a.Fingerprint {
+		t.Fatalf("test setup: mtime or fingerprint changed: %+v vs %+v", a, b)
+	}
+	if runtime.GOOS == "linux" {
+		d := a.Diff(b)
+		if len(d) != 1 || !strings.Contains(d[0], "ctime") {
+			t.Fatalf("in-place edit with mtime restored: diff %v, want the ctime", d)
+		}
 	}
 }

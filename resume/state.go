@@ -26,6 +26,11 @@ type Part struct {
 	Size     int64  `json:"size"`
 	ETag     string `json:"etag"`          // verbatim as the server returned it, quotes included
 	Checksum string `json:"sum,omitempty"` // checksum in the wire encoding of Header.ChecksumAlgorithm (e.g. base64 CRC32C); "" if none
+	// Digest is a local digest ("crc32c:BASE64") journalled when Checksum cannot prove the part
+	// (no checksum on the wire): a resume checks the source against it.
+	Digest string `json:"digest,omitempty"`
+	// LastModified is when the server stored the part (from ListParts; never journalled).
+	LastModified time.Time `json:"-"`
 }
 
 // Destination names the object an upload produces.

@@ -1,6 +1,10 @@
 package s3up
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // Event is something the engine reports while it works. The concrete types
 // below are the whole set; a renderer switches on them.
@@ -10,9 +14,10 @@ type Event interface{ eventName() string }
 // the "event" field of JSON output.
 func EventName(e Event) string { return e.eventName() }
 
-// Listener receives events. Calls are serialised by the engine (never two at
-// once) and happen on the engine's goroutines, so a listener must be quick
-// and must not block: render, count, or hand off to a channel.
+// Listener receives events. Calls are serialised (never two at once) and
+// made from a goroutine of the engine's that does nothing else: a slow
+// listener (a blocked terminal, a slow pipe) delays only the reporting,
+// never the upload.
 type Listener interface{ Event(Event) }
 
 // ListenerFunc adapts a function to Listener.
@@ -50,16 +55,27 @@ type Resumed struct {
 	BytesOnServer int64  `json:"bytes_on_server"` // bytes kept
 }
 
+// Rechecked: the parts a resume keeps were read again and compared with
+// the journal (see Options.TrustJournal).
+type Rechecked struct {
+	Parts   int   `json:"parts"`   // parts hashed again
+	Bytes   int64 `json:"bytes"`   // bytes read
+	Changed []int `json:"changed"` // part numbers whose bytes differ: they are sent again
+}
+
 // Warning: something the user should know that did not stop the upload.
 type Warning struct {
 	Message string `json:"message"`
 }
 
-// Progress: bytes of part Number were handed to the network. Delta may be
-// negative when a retry rewinds the part.
+// Progress: a sample of the transfer, at most a few times a second. Bytes
+// counts bytes handed to the network for parts still in flight plus bytes
+// of acknowledged parts; it can go down when a retry rewinds a part.
 type Progress struct {
-	Number int32 `json:"part"`
-	Delta  int64 `json:"delta"`
+	Bytes     int64 `json:"bytes"`      // on the server or in flight, kept parts included
+	Total     int64 `json:"total"`      // the source's size
+	PartsDone int   `json:"parts_done"` // acknowledged parts, kept ones included
+	Parts     int32 `json:"parts"`
 }
 
 // PartDone: the server acknowledged part Number.
@@ -76,30 +92,130 @@ type Completed struct {
 
 // Verified: the object was checked against the source.
 type Verified struct {
-	Method string `json:"method"` // what was compared, e.g. "CRC32C composite checksum and size"
+	Method string `json:"method"` // what was compared, e.g. "size, CRC32C checksum"
 	Value  string `json:"value"`
 }
 
 func (Planned) eventName() string   { return "planned" }
 func (Started) eventName() string   { return "started" }
 func (Resumed) eventName() string   { return "resumed" }
+func (Rechecked) eventName() string { return "rechecked" }
 func (Warning) eventName() string   { return "warning" }
 func (Progress) eventName() string  { return "progress" }
 func (PartDone) eventName() string  { return "part_done" }
 func (Completed) eventName() string { return "completed" }
 func (Verified) eventName() string  { return "verified" }
 
-// emitter serialises calls to a Listener; a nil Listener drops events.
+// progressEvery is how often the emitter samples the byte counters.
+const progressEvery = 250 * time.Millisecond
+
+// emitter hands events to a Listener from one goroutine of its own, through
+// an unbounded queue: emit never blocks on the listener. Byte counts are
+// not events: the data path adds to atomic counters, and the emitter
+// samples them into Progress events at most every progressEvery.
 type emitter struct {
-	mu sync.Mutex
-	l  Listener
+	l Listener
+
+	mu      sync.Mutex
+	queue   []Event
+	wake    chan struct{}
+	stopped chan struct{}
+	closed  bool
+
+	bytes     atomic.Int64
+	partsDone atomic.Int64
+	total     atomic.Int64
+	parts     atomic.Int32
+}
+
+func newEmitter(l Listener) *emitter {
+	e := &emitter{l: l, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	if l == nil {
+		close(e.stopped)
+		return e
+	}
+	go e.run()
+	return e
 }
 
 func (e *emitter) emit(ev Event) {
-	if e == nil || e.l == nil {
+	if e.l == nil {
 		return
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.l.Event(ev)
+	if !e.closed {
+		e.queue = append(e.queue, ev)
+	}
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// addBytes counts bytes sent (negative: a rewound part).
+func (e *emitter) addBytes(n int64) { e.bytes.Add(n) }
+
+// plan sets what Progress reports totals against, and the bytes and parts
+// already on the server.
+func (e *emitter) plan(total int64, parts int32, doneBytes int64, doneParts int) {
+	e.total.Store(total)
+	e.parts.Store(parts)
+	e.bytes.Store(doneBytes)
+	e.partsDone.Store(int64(doneParts))
+}
+
+func (e *emitter) partDone(ev PartDone) {
+	e.partsDone.Add(1)
+	e.emit(ev)
+}
+
+func (e *emitter) sample() Progress {
+	return Progress{Bytes: e.bytes.Load(), Total: e.total.Load(), PartsDone: int(e.partsDone.Load()), Parts: e.parts.Load()}
+}
+
+func (e *emitter) run() {
+	defer close(e.stopped)
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	var last Progress
+	for {
+		closed := false
+		select {
+		case <-e.wake:
+		case <-tick.C:
+			if p := e.sample(); p != last && p.Parts > 0 {
+				last = p
+				e.emit(p)
+			}
+		}
+		e.mu.Lock()
+		batch := e.queue
+		e.queue = nil
+		closed = e.closed
+		e.mu.Unlock()
+		for _, ev := range batch {
+			e.l.Event(ev)
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// close delivers every queued event and stops the emitter's goroutine; it
+// returns once the listener has seen them all. Events emitted later are
+// dropped.
+func (e *emitter) close() {
+	if e.l == nil {
+		return
+	}
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	<-e.stopped
 }

@@ -15,8 +15,10 @@ const (
 	MaxPartSize int64 = 5 << 30
 	// MaxParts is the largest part number S3 accepts.
 	MaxParts = 10000
-	// MaxObjectSize is the largest object S3 accepts.
-	MaxObjectSize int64 = 5 << 40
+	// MaxObjectSize is the largest object the part limits allow (MaxParts parts
+	// of MaxPartSize, about 48.8 TiB; AWS raised its object limit to 50 TB in
+	// December 2025). A store with a lower limit refuses the upload itself.
+	MaxObjectSize = MaxPartSize * MaxParts
 
 	// DefaultPartSize is used when Options.PartSize is zero.
 	DefaultPartSize int64 = 16 << 20
@@ -30,6 +32,10 @@ const (
 	partSizeStep int64 = 1 << 20
 )
 
+// minPartSize is MinPartSize, lowered by the engine's unit tests so that an
+// upload of thousands of parts fits in the in-memory fake.
+var minPartSize = MinPartSize
+
 // Plan is how a file of Size bytes is cut into parts.
 type Plan struct {
 	Size         int64 // bytes in the file
@@ -39,7 +45,7 @@ type Plan struct {
 	Raised       bool  // the requested part size was raised to stay within MaxParts
 }
 
-// PartSize returns the size of part n (1-based).
+// PartSizeOf returns the size of part n (1-based).
 func (p Plan) PartSizeOf(n int32) int64 {
 	if n == p.Count {
 		return p.LastPartSize
@@ -61,8 +67,8 @@ func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
 		return Plan{}, fmt.Errorf("%w: negative file size %d", ErrBadInput, size)
 	}
 	if size > MaxObjectSize {
-		return Plan{}, fmt.Errorf("%w: file is %s, larger than the S3 maximum object size of %s",
-			ErrBadInput, humanize.IBytes(uint64(size)), humanize.IBytes(uint64(MaxObjectSize)))
+		return Plan{}, fmt.Errorf("%w: file is %s, more than %d parts of %s can hold",
+			ErrBadInput, humanize.IBytes(uint64(size)), MaxParts, humanize.IBytes(uint64(MaxPartSize)))
 	}
 	if partSize == 0 {
 		partSize = DefaultPartSize
@@ -92,9 +98,9 @@ func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
 
 // ValidatePartSize reports whether n is a part size S3 accepts.
 func ValidatePartSize(n int64) error {
-	if n < MinPartSize {
+	if n < minPartSize {
 		return fmt.Errorf("%w: part size %s is below the S3 minimum of %s",
-			ErrBadInput, humanize.IBytes(uint64(max(n, 0))), humanize.IBytes(uint64(MinPartSize)))
+			ErrBadInput, humanize.IBytes(uint64(max(n, 0))), humanize.IBytes(uint64(minPartSize)))
 	}
 	if n > MaxPartSize {
 		return fmt.Errorf("%w: part size %s is above the S3 maximum of %s",

@@ -2,13 +2,18 @@ package s3up
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/s3up/s3up/s3up/checksum"
 )
 
 // Options configure an Uploader. Zero values mean the documented default;
-// NewUploader resolves them in one place.
+// NewUploader resolves them in one place. Facts about the store (its
+// endpoint, whether it is reached over TLS) come from the store.Client, not
+// from here.
 type Options struct {
 	// PartSize is the size of every part but the last (0 → DefaultPartSize).
 	PartSize int64
@@ -17,30 +22,30 @@ type Options struct {
 	PartSizeExplicit bool
 	// Concurrency is the number of parts in flight (0 → DefaultConcurrency).
 	Concurrency int
-	// Checksum is the per-part integrity check ("" → DefaultChecksum).
-	Checksum ChecksumAlgorithm
+	// Checksum is the per-part integrity check ("" → checksum.Default).
+	Checksum checksum.Algorithm
 	// Payload selects SigV4 payload signing (zero → PayloadAuto).
 	Payload PayloadSigning
-	// TLS tells whether the client talks HTTPS (from ClientInfo); it decides
-	// what PayloadAuto does.
-	TLS bool
 	// TrailerChecksum, over HTTPS, computes each part's checksum while the
 	// body streams and sends it as an aws-chunked trailer, for parts up to
 	// MaxTrailerPart: one read of the file instead of two, and less client
 	// CPU. It is off by default: measured against MinIO, decoding the
 	// trailer costs the server far more CPU than the client saves (see
-	// bench/README.md), and some S3-compatible stores reject trailers. By
-	// default each part's checksum is computed in a read before sending and
-	// sent as a header.
+	// bench/README.md), and some S3-compatible stores reject trailers.
 	TrailerChecksum bool
-	// Endpoint identifies the store in the resume state (from ClientInfo).
-	Endpoint string
-	// StateDir holds sidecars; "" → next to each source file.
+	// StateDir holds resume state ("" → resume.DefaultStateDir()).
 	StateDir string
 	// Fresh discards existing resume state (aborting its upload) first.
 	Fresh bool
-	// NoVerify skips the post-completion check of the object.
-	NoVerify bool
+	// SkipVerify skips the check of the completed object against what was
+	// computed locally (the CLI's --verify=false).
+	SkipVerify bool
+	// TrustJournal skips re-reading the parts a resume keeps from an earlier
+	// run. By default each kept part is hashed again and compared with the
+	// journal before Complete, so that a file edited in place is never
+	// completed as a mix of old and new bytes; that costs a local read of
+	// the kept bytes, never the network.
+	TrustJournal bool
 	// BandwidthLimit caps upload bytes per second across all parts (0 → none).
 	BandwidthLimit int64
 	// Grace is how long in-flight parts may finish after ctx is cancelled
@@ -86,10 +91,22 @@ func ParsePayloadSigning(s string) (PayloadSigning, error) {
 	return "", fmt.Errorf("%w: unknown payload signing %q (choose auto, signed or unsigned)", ErrBadInput, s)
 }
 
+// ParseChecksum parses a --checksum value ("" means the default).
+func ParseChecksum(s string) (checksum.Algorithm, error) {
+	a, err := checksum.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	return a, nil
+}
+
 // ObjectOptions are the object attributes `aws s3 cp` users expect. They are
-// fixed at CreateMultipartUpload, so they are recorded in the resume state
-// and a resume with different values is refused.
+// fixed when the upload is created, so the ones the user set are recorded in
+// the resume state and a resume with different values is refused.
 type ObjectOptions struct {
+	// ContentType is the Content-Type; "" → guessed from the file name when
+	// the upload is created (not recorded: a different guess after an OS
+	// update must not block a resume).
 	ContentType  string
 	CacheControl string
 	StorageClass string
@@ -99,7 +116,8 @@ type ObjectOptions struct {
 	Metadata     map[string]string
 }
 
-// Record flattens o into the map kept in the resume state.
+// Record flattens the options the user set into the map kept in the resume
+// state (nil when none is set).
 func (o ObjectOptions) Record() map[string]string {
 	m := map[string]string{}
 	set := func(k, v string) {
@@ -113,12 +131,7 @@ func (o ObjectOptions) Record() map[string]string {
 	set("acl", o.ACL)
 	set("sse", o.SSE)
 	set("sse-kms-key-id", o.SSEKMSKeyID)
-	keys := make([]string, 0, len(o.Metadata))
-	for k := range o.Metadata {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(o.Metadata)) {
 		m["metadata:"+strings.ToLower(k)] = o.Metadata[k]
 	}
 	if len(m) == 0 {
@@ -132,7 +145,7 @@ func (o Options) withDefaults() Options {
 		o.Concurrency = DefaultConcurrency
 	}
 	if o.Checksum == "" {
-		o.Checksum = DefaultChecksum
+		o.Checksum = checksum.Default
 	}
 	if o.Payload == "" {
 		o.Payload = PayloadAuto
@@ -143,31 +156,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// MaxTrailerPart is the largest part sent with a trailing checksum. The SDK
-// sends such a body as one aws-chunked chunk, and MinIO refuses chunks over
-// 16 MiB ("chunk too big"); bigger parts compute their checksum first and
-// send it as a header.
-const MaxTrailerPart = 16 << 20
-
-// trailer reports whether parts of partSize bytes send their checksum as a
-// trailer, computed while the body streams. The SDK streams trailers only
-// over HTTPS.
-func (o Options) trailer(alg ChecksumAlgorithm, partSize int64) bool {
-	return o.TrailerChecksum && o.TLS && alg.flexible() && o.Payload != PayloadSigned && partSize <= MaxTrailerPart
-}
-
-// signPayload reports whether part bodies get a signed SHA-256.
-func (o Options) signPayload() bool {
-	switch o.Payload {
-	case PayloadSigned:
-		return true
-	case PayloadUnsigned:
-		return false
-	}
-	return !o.TLS && (o.Checksum == ChecksumNone || o.Checksum == "")
-}
-
-// Validate checks options that do not depend on the file.
+// Validate checks options that do not depend on the source.
 func (o Options) Validate() error {
 	if o.PartSize != 0 {
 		if err := ValidatePartSize(o.PartSize); err != nil {
@@ -185,5 +174,59 @@ func (o Options) Validate() error {
 			return err
 		}
 	}
+	if _, err := ParsePayloadSigning(string(o.Payload)); err != nil {
+		return err
+	}
 	return nil
+}
+
+// MaxTrailerPart is the largest part sent with a trailing checksum. The SDK
+// sends such a body as one aws-chunked chunk, and MinIO refuses chunks over
+// 16 MiB ("chunk too big"); bigger parts compute their checksum first and
+// send it as a header.
+const MaxTrailerPart = 16 << 20
+
+// wire is how one upload's parts travel: decided once per upload from the
+// options and the client, so every part and the final check agree.
+type wire struct {
+	alg      checksum.Algorithm
+	tls      bool
+	payload  PayloadSigning
+	trailer  bool // checksum in an aws-chunked trailer (parts up to MaxTrailerPart)
+	kmsETags bool // SSE-KMS: part ETags are not MD5s
+}
+
+func newWire(o Options, alg checksum.Algorithm, tls bool, partSize int64) wire {
+	w := wire{alg: alg, tls: tls, payload: o.Payload, kmsETags: strings.HasPrefix(strings.ToLower(o.Object.SSE), "aws:kms")}
+	w.trailer = o.TrailerChecksum && tls && alg.Flexible() && o.Payload != PayloadSigned && partSize <= MaxTrailerPart
+	return w
+}
+
+// signPayload reports whether part bodies get a signed SHA-256.
+func (w wire) signPayload() bool {
+	switch w.payload {
+	case PayloadSigned:
+		return true
+	case PayloadUnsigned:
+		return false
+	}
+	return !w.tls && (w.alg == checksum.None || w.alg == "")
+}
+
+// checkETags reports whether each part's ETag must be compared with the MD5
+// of the bytes read from the file. A part with no checksum and an unsigned
+// payload is covered by nothing else: a bit flipped between the file and the
+// server's disk (a proxy, a NIC, the file changing between the hashing read
+// and the sending read) would be stored, and the multipart ETag would
+// faithfully describe the damaged object. The MD5 is computed in the read
+// that hashes the part anyway, so it costs CPU only and no I/O. Stores whose
+// part ETags are not MD5s (SSE-KMS) cannot be checked this way. Over HTTPS,
+// TLS protects the bytes in transit and the MD5 is not spent.
+func (w wire) checkETags() bool {
+	return w.alg == checksum.None && !w.signPayload() && !w.tls && !w.kmsETags
+}
+
+// request is the hashing pass a part needs before it is sent.
+func (w wire) request() checksum.Request {
+	return checksum.Request{Alg: w.alg, SHA256: w.signPayload(), MD5: w.checkETags()}
 }

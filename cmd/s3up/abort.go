@@ -4,7 +4,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/ops"
 )
 
 func abortCommand() *cli.Command {
@@ -17,15 +17,17 @@ s3://BUCKET/KEY, which frees the parts stored on the server, and removes the
 state. An upload the server no longer has is fine. abort refuses while a put
 of the same upload is running (exit 1): stop the put first.
 
-Without resume state it aborts every incomplete upload of exactly that key
-(not of other keys sharing its prefix) and says how many.
+Without resume state s3up cannot tell which incomplete upload of the key is
+SOURCE's: it lists them and refuses (exit 2), unless --all says to abort every
+incomplete upload of exactly that key (not of other keys sharing its prefix).
 
 Examples:
   s3up abort backup.tar s3://backups/2026/backup.tar
   s3up abort --state-dir /var/lib/s3up /srv/db.tar s3://bk/nightly/db.tar
   s3up abort --json big.iso s3://isos/big.iso`,
 		Flags: append(connFlags(),
-			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: next to SOURCE)"},
+			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
+			&cli.BoolFlag{Name: "all", Usage: "without resume state, abort every incomplete upload of the key (they may be another host's)"},
 		),
 		Action: runAbort,
 	}
@@ -40,7 +42,7 @@ func runAbort(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s3up.Abort(c.Context, cb.client, src, bucket, key, c.String("state-dir"), cb.info.Endpoint)
+	res, err := ops.Abort(c.Context, cb, src, bucket, key, c.String("state-dir"), c.Bool("all"))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/store"
 )
 
 var version = "dev"
@@ -137,16 +138,16 @@ func connFlags() []cli.Flag {
 		&cli.StringFlag{Name: "region", Usage: "region (default: AWS_REGION / shared config, else us-east-1)"},
 		&cli.StringFlag{Name: "profile", Usage: "shared config profile (default: AWS_PROFILE)"},
 		&cli.BoolFlag{Name: "path-style", Usage: "path-style addressing (default: on for a custom endpoint)"},
-		&cli.IntFlag{Name: "retries", Value: s3up.DefaultMaxAttempts - 1, Usage: "retries per request, with exponential backoff"},
-		&cli.DurationFlag{Name: "stall-timeout", Value: s3up.DefaultStallTimeout, Usage: "retry a connection that moves no byte for this long"},
+		&cli.IntFlag{Name: "retries", Value: store.DefaultMaxAttempts - 1, Usage: "retries per request, with exponential backoff"},
+		&cli.DurationFlag{Name: "stall-timeout", Value: store.DefaultStallTimeout, Usage: "retry a connection that moves no byte for this long"},
 		&cli.BoolFlag{Name: "json", Usage: "print one JSON object per line on stdout, nothing else"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
 	}
 }
 
 // connConfig converts the connection flags into the engine's type.
-func connConfig(c *cli.Context, concurrency int) (s3up.ClientConfig, error) {
-	cc := s3up.ClientConfig{
+func connConfig(c *cli.Context, concurrency int) (store.ClientConfig, error) {
+	cc := store.ClientConfig{
 		Endpoint:     c.String("endpoint"),
 		Region:       c.String("region"),
 		Profile:      c.String("profile"),
@@ -168,21 +169,12 @@ func connConfig(c *cli.Context, concurrency int) (s3up.ClientConfig, error) {
 	return cc, nil
 }
 
-func newClient(c *cli.Context, concurrency int) (*clientBundle, error) {
+func newClient(c *cli.Context, concurrency int) (*store.Client, error) {
 	cc, err := connConfig(c, concurrency)
 	if err != nil {
 		return nil, err
 	}
-	client, info, err := s3up.NewClient(c.Context, cc)
-	if err != nil {
-		return nil, err
-	}
-	return &clientBundle{client: client, info: info}, nil
-}
-
-type clientBundle struct {
-	client s3up.S3API
-	info   s3up.ClientInfo
+	return store.NewClient(c.Context, cc)
 }
 
 // parseSize accepts 16MiB, 64MB, 8m, 1048576.

@@ -16,7 +16,9 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // failed but resumable: state kept, rerun resumes
 	exitUsage       = 2   // bad input or usage: nothing was sent
-	exitInterrupted = 130 // interrupted by a signal: state kept
+	exitAction      = 3   // failed after the upload started, for a reason a rerun alone cannot fix (credentials, permissions, a refused option): state kept; fix it, then rerun to resume
+	exitInterrupted = 130 // SIGINT: state kept
+	exitTerminated  = 143 // SIGTERM: state kept
 )
 
 // usageError marks command-line mistakes found before any engine call.
@@ -28,7 +30,26 @@ func usagef(format string, args ...any) error {
 	return usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// exitCode is the one place that maps errors to exit codes.
+// needsAction reports whether err is a failure no rerun can fix by itself.
+func needsAction(err error) bool {
+	return errors.Is(err, s3up.ErrBadInput) || errors.Is(err, s3up.ErrAccess) ||
+		errors.Is(err, s3up.ErrNoBucket) || errors.Is(err, s3up.ErrState)
+}
+
+// statePath returns the resume state an error left behind ("" for none):
+// the error happened after the upload started, so something was sent.
+func statePath(err error) string {
+	var ue *s3up.UploadError
+	if errors.As(err, &ue) {
+		return ue.StatePath
+	}
+	return ""
+}
+
+// exitCode is the one place that maps errors to exit codes. The code
+// depends on the phase: the same kind of error (access denied, say) is 2
+// before anything was sent and 3 once an upload holds parts on the server,
+// because then the state is kept and a rerun resumes.
 func exitCode(err error) int {
 	var ue usageError
 	var ce cli.ExitCoder
@@ -41,8 +62,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &ce):
 		return ce.ExitCode()
-	case errors.Is(err, s3up.ErrBadInput), errors.Is(err, s3up.ErrAccess),
-		errors.Is(err, s3up.ErrNoBucket), errors.Is(err, s3up.ErrState):
+	case needsAction(err) && statePath(err) != "":
+		return exitAction
+	case needsAction(err):
 		return exitUsage
 	}
 	return exitFailed
@@ -51,24 +73,23 @@ func exitCode(err error) int {
 // message renders err as one line: what went wrong, then what to do next.
 func message(err error) string {
 	msg := s3up.Describe(err)
-	var ue *s3up.UploadError
-	hasState := errors.As(err, &ue) && ue.StatePath != ""
+	state := statePath(err)
 	switch {
 	case errors.Is(err, context.Canceled):
-		if hasState {
-			return "interrupted; progress is saved in " + ue.StatePath + "; rerun the same command to resume"
+		if state != "" {
+			return "interrupted; progress is saved in " + state + "; rerun the same command to resume"
 		}
 		return "interrupted"
-	case errors.Is(err, s3up.ErrAccess):
-		msg += " (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, --profile, and the bucket policy)"
-	case errors.Is(err, s3up.ErrNoBucket):
-		msg += " (create the bucket first, or check the name and --endpoint)"
 	case errors.Is(err, s3up.ErrBusy):
 		msg += "; wait for it to finish, or stop it, then rerun"
 	case errors.Is(err, s3up.ErrVerify):
 		msg += "; the object is not trustworthy: rerun to upload it again"
 	}
-	if hasState && !errors.Is(err, s3up.ErrState) && !errors.Is(err, s3up.ErrVerify) {
+	switch {
+	case state == "" || errors.Is(err, s3up.ErrVerify):
+	case needsAction(err):
+		msg += "; progress is saved in " + state + ": fix this, then rerun the same command to resume"
+	default:
 		msg += "; progress is saved, rerun the same command to resume"
 	}
 	return strings.ReplaceAll(msg, "\n", " ")

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/ops"
 )
 
 func TestParseAge(t *testing.T) {
@@ -51,11 +51,11 @@ func TestFmtAge(t *testing.T) {
 	}
 }
 
-func parts(states string) []s3up.PartStatus {
-	sym := map[rune]s3up.PartState{'#': s3up.PartSent, '+': s3up.PartServerOnly, 'x': s3up.PartMismatch, '!': s3up.PartMissing, '.': s3up.PartPending}
-	var ps []s3up.PartStatus
+func parts(states string) []ops.PartStatus {
+	sym := map[rune]ops.PartState{'#': ops.PartSent, '+': ops.PartServerOnly, 'x': ops.PartMismatch, '!': ops.PartMissing, '.': ops.PartPending}
+	var ps []ops.PartStatus
 	for i, r := range states {
-		ps = append(ps, s3up.PartStatus{Number: int32(i + 1), State: sym[r]})
+		ps = append(ps, ops.PartStatus{Number: int32(i + 1), State: sym[r]})
 	}
 	return ps
 }
@@ -114,9 +114,9 @@ func TestPartMapAggregates(t *testing.T) {
 
 func TestStatusLinesGoneUpload(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	rep := &s3up.StatusReport{
+	rep := &ops.StatusReport{
 		Source: "big.iso", Bucket: "b", Key: "k", StatePath: "/tmp/.big.iso.s3up-x", HasState: true, ObjectSize: -1,
-		Upload: &s3up.UploadStatus{UploadID: "U1", Initiated: now.Add(-90 * time.Minute), InSidecar: true, Size: 30,
+		Upload: &ops.UploadStatus{UploadID: "U1", Initiated: now.Add(-90 * time.Minute), InSidecar: true, Size: 30,
 			Parts: parts("##.")},
 	}
 	text := strings.Join(statusLines(rep, now, "big.iso", "s3://b/k"), "\n")

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/checksum"
 )
 
 func putCommand() *cli.Command {
@@ -15,10 +16,12 @@ func putCommand() *cli.Command {
 		Name:      "put",
 		Usage:     "upload files; rerunning the same command resumes",
 		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/)",
-		Description: `Uploads SOURCE with S3 multipart upload. Progress is kept in a small state
-file (the sidecar) next to SOURCE, or in --state-dir. If the upload is
-interrupted, run the same command again: s3up asks the server which parts it
-holds, verifies them against the state, and sends only the rest.
+		Description: `Uploads SOURCE with S3 multipart upload. Progress is kept in a small journal
+in the state directory ($XDG_STATE_HOME/s3up, else ~/.local/state/s3up, or
+--state-dir). If the upload is interrupted, run the same command again: s3up
+asks the server which parts it holds, checks them against the journal, reads
+the parts it keeps from SOURCE again to prove they still match, and sends only
+the rest.
 
 Examples:
   s3up put backup.tar s3://backups/2026/backup.tar
@@ -29,11 +32,12 @@ Examples:
 		Flags: append(connFlags(),
 			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
-			&cli.StringFlag{Name: "checksum", Value: string(s3up.DefaultChecksum), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
+			&cli.StringFlag{Name: "checksum", Value: string(checksum.Default), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
 			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed only for --checksum none over plain HTTP), signed, unsigned"},
 			&cli.BoolFlag{Name: "trailer-checksum", Usage: "over HTTPS, compute each part's checksum while sending it and send it as an aws-chunked trailer (parts up to 16 MiB): one read of the file instead of two, but more work for the server (default: computed first, sent as a header)"},
 			&cli.BoolFlag{Name: "verify", Value: true, Usage: "verify the object's size and checksum after completing"},
-			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: next to each source)"},
+			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
+			&cli.BoolFlag{Name: "trust-journal", Usage: "on resume, do not read the kept parts again to prove they still match the file (faster on slow disks; a file edited in place with its mtime restored could then be completed as a mix)"},
 			&cli.BoolFlag{Name: "fresh", Usage: "discard existing progress (aborting its upload) and start over"},
 			&cli.StringFlag{Name: "bwlimit", Usage: "cap total upload bandwidth, e.g. 20MiB/s"},
 			&cli.StringFlag{Name: "content-type", Usage: "Content-Type (default: from the file extension)"},
@@ -94,7 +98,8 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 	if o.Payload, err = s3up.ParsePayloadSigning(c.String("payload")); err != nil {
 		return nil, err
 	}
-	o.NoVerify = !c.Bool("verify")
+	o.SkipVerify = !c.Bool("verify")
+	o.TrustJournal = c.Bool("trust-journal")
 	o.TrailerChecksum = c.Bool("trailer-checksum")
 	o.StateDir = c.String("state-dir")
 	o.Fresh = c.Bool("fresh")
@@ -135,11 +140,18 @@ func runPut(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// Check every source before anything is sent.
+	// Check every source, and that no two go to one key, before anything
+	// is sent.
+	keys := map[string]string{}
 	for _, s := range pa.sources {
 		if err := checkSource(s); err != nil {
 			return err
 		}
+		key := s3up.ObjectKey(pa.key, s)
+		if other, dup := keys[key]; dup {
+			return usagef("%s and %s would both be uploaded to s3://%s/%s; upload them to different keys", other, s, pa.bucket, key)
+		}
+		keys[key] = s
 	}
 	cb, err := newClient(c, pa.conc)
 	if err != nil {
@@ -151,14 +163,9 @@ func runPut(c *cli.Context) error {
 	for _, src := range pa.sources {
 		key := s3up.ObjectKey(pa.key, src)
 		opts := pa.opts
-		opts.TLS = cb.info.TLS
-		opts.Endpoint = cb.info.Endpoint
-		if opts.Object.ContentType == "" {
-			opts.Object.ContentType = s3up.DetectContentType(src)
-		}
 		r := out.newPutRenderer(src, pa.bucket, key)
 		opts.Listener = r
-		res, err := s3up.NewUploader(cb.client, opts).Put(c.Context, src, pa.bucket, key)
+		res, err := s3up.NewUploader(cb, opts).Put(c.Context, src, pa.bucket, key)
 		r.finish(res, err)
 		if err != nil {
 			if code := exitCode(err); code > worst || code == exitInterrupted {

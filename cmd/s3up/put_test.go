@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/checksum"
 )
 
 // runArgs runs the CLI in-process; only paths that fail before any network
@@ -84,8 +85,8 @@ func TestParsePutOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := got.opts
-	if o.PartSize != 64_000_000 || !o.PartSizeExplicit || o.Concurrency != 8 || o.Checksum != s3up.ChecksumSHA256 ||
-		o.BandwidthLimit != 20<<20 || !o.Fresh || !o.NoVerify || o.Object.Metadata["a"] != "1" || o.Object.Metadata["b"] != "x=y" {
+	if o.PartSize != 64_000_000 || !o.PartSizeExplicit || o.Concurrency != 8 || o.Checksum != checksum.SHA256 ||
+		o.BandwidthLimit != 20<<20 || !o.Fresh || !o.SkipVerify || o.Object.Metadata["a"] != "1" || o.Object.Metadata["b"] != "x=y" {
 		t.Fatalf("options %+v", o)
 	}
 	if len(got.sources) != 2 || got.bucket != "bkt" || got.key != "prefix/" {

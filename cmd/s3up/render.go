@@ -147,12 +147,19 @@ func (r *putRenderer) Event(e s3up.Event) {
 		r.done = ev.BytesOnServer
 		r.partsDone = ev.OnServer
 		r.startBar()
+	case s3up.Rechecked:
+		o.emit("rechecked", ev)
+		what := "all match"
+		if len(ev.Changed) > 0 {
+			what = fmt.Sprintf("%d changed, sent again", len(ev.Changed))
+		}
+		o.info("s3up: read the %d kept parts (%s) again to check them against the file: %s", ev.Parts, humanize.IBytes(uint64(ev.Bytes)), what)
 	case s3up.Warning:
 		o.emit("warning", ev)
 		r.clearBar()
 		o.info("s3up: warning: %s", ev.Message)
 	case s3up.Progress:
-		r.done += ev.Delta
+		r.done, r.partsDone = ev.Bytes, ev.PartsDone
 		if r.bar != nil {
 			r.bar.Set64(r.done)
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/ops"
 )
 
 func statusCommand() *cli.Command {
@@ -39,7 +39,7 @@ Examples:
   s3up status --state-dir /var/lib/s3up /srv/db.tar s3://bk/nightly/
   s3up status --json big.iso s3://isos/big.iso | jq '.upload.parts[] | select(.state != "sent")'`,
 		Flags: append(connFlags(),
-			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: next to SOURCE)"},
+			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
 		),
 		Action: runStatus,
 	}
@@ -54,7 +54,7 @@ func runStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s3up.Status(c.Context, cb.client, src, bucket, key, c.String("state-dir"), cb.info.Endpoint)
+	rep, err := ops.Status(c.Context, cb, src, bucket, key, c.String("state-dir"))
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func runStatus(c *cli.Context) error {
 }
 
 // statusLines renders a StatusReport for people.
-func statusLines(r *s3up.StatusReport, now time.Time, srcArg, dstArg string) []string {
+func statusLines(r *ops.StatusReport, now time.Time, srcArg, dstArg string) []string {
 	var l []string
 	add := func(format string, args ...any) { l = append(l, fmt.Sprintf(format, args...)) }
 	add("%s -> s3://%s/%s", r.Source, r.Bucket, r.Key)
@@ -129,24 +129,27 @@ func startedText(t, now time.Time) string {
 }
 
 // uploadLines are the totals and part map of one upload.
-func uploadLines(u *s3up.UploadStatus) []string {
-	sent := u.Count(s3up.PartSent)
+func uploadLines(u *ops.UploadStatus) []string {
+	sent := u.Count(ops.PartSent)
 	total := "?"
 	if u.Size > 0 {
 		total = humanize.IBytes(uint64(u.Size))
 	}
 	line := fmt.Sprintf("  %d/%d parts sent, %s of %s", sent, len(u.Parts), humanize.IBytes(uint64(u.BytesDone)), total)
-	if n := u.Count(s3up.PartServerOnly); n > 0 {
+	if n := u.Count(ops.PartServerOnly); n > 0 {
 		line += fmt.Sprintf("; %d on the server only (%s, checked on resume)", n, humanize.IBytes(uint64(u.BytesServerOnly)))
 	}
-	if n := u.Count(s3up.PartMismatch); n > 0 {
+	if n := u.Count(ops.PartMismatch); n > 0 {
 		line += fmt.Sprintf("; %d mismatched", n)
 	}
-	if n := u.Count(s3up.PartMissing); n > 0 {
+	if n := u.Count(ops.PartMissing); n > 0 {
 		line += fmt.Sprintf("; %d missing on the server", n)
 	}
 	if u.Extra > 0 {
 		line += fmt.Sprintf("; %d extra parts beyond the plan (ignored)", u.Extra)
+	}
+	if n := u.MultiVersion(); n > 0 {
+		line += fmt.Sprintf("; %d parts held in several versions by the server (Complete names the one recorded)", n)
 	}
 	out := []string{line}
 	if len(u.Parts) > 0 {
@@ -166,14 +169,14 @@ const (
 	symbolsOrder = "x!+.#"
 )
 
-var partSymbol = map[s3up.PartState]byte{
-	s3up.PartSent: '#', s3up.PartServerOnly: '+', s3up.PartMismatch: 'x', s3up.PartMissing: '!', s3up.PartPending: '.',
+var partSymbol = map[ops.PartState]byte{
+	ops.PartSent: '#', ops.PartServerOnly: '+', ops.PartMismatch: 'x', ops.PartMissing: '!', ops.PartPending: '.',
 }
 
 // partMap renders parts as rows of mapWidth cells, each row labelled with
 // its first part number. Above mapMaxParts parts a cell covers several
 // parts and shows the most notable of their states (symbolsOrder).
-func partMap(parts []s3up.PartStatus) []string {
+func partMap(parts []ops.PartStatus) []string {
 	per := 1
 	if len(parts) > mapMaxParts {
 		per = (len(parts) + mapAggCells - 1) / mapAggCells
@@ -200,7 +203,7 @@ func partMap(parts []s3up.PartStatus) []string {
 	return rows
 }
 
-func cellSymbol(group []s3up.PartStatus) byte {
+func cellSymbol(group []ops.PartStatus) byte {
 	best := len(symbolsOrder)
 	for _, p := range group {
 		s, ok := partSymbol[p.State]

@@ -8,7 +8,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/ops"
 )
 
 func uploadsCommand() *cli.Command {
@@ -42,7 +42,7 @@ func runUploads(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ups, err := s3up.ListUploads(c.Context, cb.client, bucket, prefix)
+	ups, err := ops.ListUploads(c.Context, cb.API, bucket, prefix)
 	if err != nil {
 		return err
 	}
@@ -76,11 +76,15 @@ func runUploads(c *cli.Context) error {
 }
 
 // uploadJSON is an upload with its age, for JSON output.
-func uploadJSON(u s3up.UploadInfo, now time.Time) map[string]any {
+func uploadJSON(u ops.UploadInfo, now time.Time) map[string]any {
 	m := map[string]any{"key": u.Key, "upload_id": u.UploadID, "parts": u.Parts, "bytes": u.Bytes}
 	if !u.Initiated.IsZero() {
 		m["initiated"] = u.Initiated.UTC().Format(time.RFC3339Nano)
 		m["age_seconds"] = int64(now.Sub(u.Initiated) / time.Second)
+	}
+	if !u.LastActivity.IsZero() {
+		m["last_activity"] = u.LastActivity.UTC().Format(time.RFC3339Nano)
+		m["idle_seconds"] = int64(now.Sub(u.LastActivity) / time.Second)
 	}
 	return m
 }

@@ -49,6 +49,9 @@ func (s *Server) Env() []string {
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "no-such-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "no-such-aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
+		// Resume state goes to a directory of this server's, never the
+		// user's ~/.local/state.
+		"XDG_STATE_HOME="+filepath.Join(dir, "xdg-state"),
 	)
 	switch {
 	case s.CACertFile != "":
@@ -57,6 +60,16 @@ func (s *Server) Env() []string {
 		env = append(env, "AWS_CA_BUNDLE="+origCA)
 	}
 	return env
+}
+
+// StateDir is where the s3up commands run with Env keep their resume state
+// ($XDG_STATE_HOME/s3up).
+func (s *Server) StateDir() string {
+	dir := s.envDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "s3up-no-aws-config")
+	}
+	return filepath.Join(dir, "xdg-state", "s3up")
 }
 
 var (

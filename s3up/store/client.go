@@ -1,4 +1,4 @@
-package s3up
+package store
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // ClientConfig selects the store and how to talk to it. Zero values mean
@@ -32,25 +33,49 @@ type ClientConfig struct {
 	// StallTimeout aborts a connection that moves no byte for this long; the
 	// request is retried. 0 → DefaultStallTimeout; negative disables.
 	StallTimeout time.Duration
-	// Concurrency sizes the connection pool (0 → DefaultConcurrency).
+	// Concurrency sizes the connection pool (0 → 4).
 	Concurrency int
+	// Logger receives the SDK's log lines; nil discards them (the SDK would
+	// otherwise print warnings such as "falling back to IMDSv1" on stderr).
+	Logger logging.Logger
+	// LogMode selects what the SDK logs to Logger (retries, requests, ...).
+	LogMode aws.ClientLogMode
 }
 
 const (
 	DefaultRegion       = "us-east-1"
 	DefaultMaxAttempts  = 10
 	DefaultStallTimeout = 60 * time.Second
+	// CompleteWait is how long CompleteMultipartUpload's answer may take:
+	// a store may assemble a large object for minutes before it answers (AWS
+	// sends whitespace meanwhile; others send nothing), and that wait is not
+	// a stalled link.
+	CompleteWait = 15 * time.Minute
 	// maxBackoff caps the exponential backoff between attempts.
 	maxBackoff = 20 * time.Second
 )
 
 // ClientInfo describes the resolved client, for state and messages.
 type ClientInfo struct {
-	Endpoint  string // "" for AWS's own endpoints
+	Endpoint  string // normalised (NormalizeEndpoint); "" for AWS's own endpoints
 	Region    string
 	PathStyle bool
 	TLS       bool // requests go over HTTPS
 }
+
+// Client is an S3 client with the facts about it that the engine needs.
+type Client struct {
+	API  S3API
+	Info ClientInfo
+	// longWait are per-call options for operations whose answer may take
+	// long to start (CompleteMultipartUpload): an HTTP client whose stall
+	// timer allows CompleteWait for the first byte.
+	longWait []func(*s3.Options)
+}
+
+// LongWait returns the call options for an operation whose answer may take
+// minutes to start (see CompleteWait).
+func (c *Client) LongWait() []func(*s3.Options) { return c.longWait }
 
 // NewClient builds an S3 client through the SDK's own config chain.
 //
@@ -58,9 +83,9 @@ type ClientInfo struct {
 // machines) keeps working: the SDK refuses to install a CA bundle into an
 // http.Client it did not build. Request checksums are sent only when an
 // operation requires them, because several S3-compatible stores reject the
-// CRC trailers recent SDKs add by default; s3up sets the per-part checksum
-// itself (see Options.Checksum).
-func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, error) {
+// CRC trailers recent SDKs add by default; s3up sets each part's checksum
+// itself.
+func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
 	if cc.MaxAttempts == 0 {
 		cc.MaxAttempts = DefaultMaxAttempts
 	}
@@ -68,41 +93,20 @@ func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, er
 		cc.StallTimeout = DefaultStallTimeout
 	}
 	if cc.Concurrency <= 0 {
-		cc.Concurrency = DefaultConcurrency
+		cc.Concurrency = 4
 	}
 	endpoint := cc.Endpoint
 	if endpoint == "" {
 		endpoint = firstEnv("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 	}
-	if endpoint != "" {
-		u, err := url.Parse(endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, ClientInfo{}, fmt.Errorf("%w: endpoint %q is not an http:// or https:// URL", ErrBadInput, endpoint)
-		}
+	logger := cc.Logger
+	if logger == nil {
+		logger = logging.Nop{}
 	}
-
-	stall := cc.StallTimeout
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		// One connection per in-flight part plus headroom for ListParts etc.
-		tr.MaxIdleConns = cc.Concurrency*2 + 4
-		tr.MaxIdleConnsPerHost = cc.Concurrency*2 + 4
-		tr.WriteBufferSize = 128 << 10
-		tr.ReadBufferSize = 64 << 10
-		tr.DisableCompression = true
-		if stall > 0 {
-			d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := d.DialContext(ctx, network, addr)
-				if err != nil {
-					return nil, err
-				}
-				return &stallConn{Conn: c, timeout: stall}, nil
-			}
-		}
-	})
-
 	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
+		config.WithHTTPClient(buildHTTP(cc.StallTimeout, cc.Concurrency)),
+		config.WithLogger(logger),
+		config.WithClientLogMode(cc.LogMode),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
 		config.WithRetryer(func() aws.Retryer {
@@ -115,7 +119,7 @@ func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, er
 					so.MaxAttempts = cc.MaxAttempts
 					so.MaxBackoff = maxBackoff
 					so.RateLimiter = ratelimit.None
-					so.Retryables = append(append([]retry.IsErrorRetryable{noRetryTLS}, so.Retryables...), retryables)
+					so.Retryables = retryables(so.Retryables)
 				})
 			})
 		}),
@@ -128,7 +132,7 @@ func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, er
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, ClientInfo{}, fmt.Errorf("%w: load AWS configuration: %w", ErrBadInput, err)
+		return nil, fmt.Errorf("%w: load AWS configuration: %w", ErrBadInput, err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
@@ -136,19 +140,88 @@ func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, er
 	if endpoint == "" && cfg.BaseEndpoint != nil {
 		endpoint = *cfg.BaseEndpoint // endpoint_url from a shared config profile
 	}
+	if endpoint != "" {
+		if endpoint, err = NormalizeEndpoint(endpoint); err != nil {
+			return nil, err
+		}
+	}
 	pathStyle := endpoint != ""
 	if cc.PathStyle != nil {
 		pathStyle = *cc.PathStyle
 	}
 	info := ClientInfo{Endpoint: endpoint, Region: cfg.Region, PathStyle: pathStyle,
-		TLS: endpoint == "" || strings.HasPrefix(strings.ToLower(endpoint), "https://")}
+		TLS: endpoint == "" || strings.HasPrefix(endpoint, "https://")}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.UsePathStyle = pathStyle
 	})
-	return client, info, nil
+	c := &Client{API: client, Info: info}
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && cc.StallTimeout > 0 {
+		// A copy of the configured client (AWS_CA_BUNDLE and proxies
+		// included) whose stall timer allows CompleteWait.
+		slow := bc.WithTransportOptions(func(tr *http.Transport) { tr.DialContext = stallDialer(max(cc.StallTimeout, CompleteWait)) })
+		c.longWait = []func(*s3.Options){func(o *s3.Options) { o.HTTPClient = slow }}
+	}
+	return c, nil
+}
+
+// NormalizeEndpoint returns the canonical form of an endpoint URL, which is
+// part of the resume state's identity: scheme and host in lower case, no
+// default port, no user-info (credentials never go into state), no trailing
+// slash. http://H:80/ and HTTP://h are the same endpoint.
+func NormalizeEndpoint(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (strings.ToLower(u.Scheme) != "http" && strings.ToLower(u.Scheme) != "https") || u.Host == "" {
+		return "", fmt.Errorf("%w: endpoint %q is not an http:// or https:// URL", ErrBadInput, redactUserinfo(s))
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: endpoint %q must not have a query or fragment", ErrBadInput, redactUserinfo(s))
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6
+	}
+	if p := u.Port(); p != "" && !(scheme == "http" && p == "80") && !(scheme == "https" && p == "443") {
+		host += ":" + p
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+func redactUserinfo(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return s
+}
+
+func buildHTTP(stall time.Duration, conc int) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		// One connection per in-flight part plus headroom for ListParts etc.
+		tr.MaxIdleConns = conc*2 + 4
+		tr.MaxIdleConnsPerHost = conc*2 + 4
+		tr.WriteBufferSize = 128 << 10
+		tr.ReadBufferSize = 64 << 10
+		tr.DisableCompression = true
+		if stall > 0 {
+			tr.DialContext = stallDialer(stall)
+		}
+	})
+}
+
+// stallDialer dials connections that fail when they move no byte for stall.
+func stallDialer(stall time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &stallConn{Conn: c, timeout: stall}, nil
+	}
 }
 
 func firstEnv(names ...string) string {

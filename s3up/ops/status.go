@@ -1,34 +1,39 @@
-package s3up
+package ops
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/store"
 )
 
-// PartState is how one part of an upload stands, comparing the sidecar with
+// PartState is how one part of an upload stands, comparing the journal with
 // the server.
 type PartState string
 
 const (
-	// PartSent: on the server and in the sidecar, matching; a resume keeps it.
+	// PartSent: on the server and in the journal, matching; a resume keeps it
+	// (after checking it against the source).
 	PartSent PartState = "sent"
-	// PartServerOnly: on the server, not in the sidecar (a crash between
-	// upload and record, or no sidecar at all); a resume adopts it only after
+	// PartServerOnly: on the server, not in the journal (a crash between
+	// upload and record, or no journal at all); a resume adopts it only after
 	// checking the local bytes.
 	PartServerOnly PartState = "server_only"
 	// PartMismatch: on the server, but its ETag or size differs from the
-	// sidecar's record or the plan; a resume re-sends it.
+	// journal's record or the plan; a resume re-sends it.
 	PartMismatch PartState = "mismatch"
-	// PartMissing: the sidecar records it, the server does not hold it; a
+	// PartMissing: the journal records it, the server does not hold it; a
 	// resume re-sends it.
 	PartMissing PartState = "missing"
 	// PartPending: neither side has it: not sent yet.
@@ -40,16 +45,19 @@ type PartStatus struct {
 	Number int32     `json:"n"`
 	State  PartState `json:"state"`
 	Size   int64     `json:"size"`           // planned size (server size for PartMismatch)
-	ETag   string    `json:"etag,omitempty"` // server's ETag, else the sidecar's
+	ETag   string    `json:"etag,omitempty"` // server's ETag, else the journal's
+	// Versions is how many entries the server lists for this part number
+	// when it is more than one (stores that keep every upload of a part).
+	Versions int `json:"versions,omitempty"`
 }
 
 // UploadStatus is one multipart upload seen from both sides.
 type UploadStatus struct {
 	UploadID  string    `json:"upload_id"`
-	Initiated time.Time `json:"initiated"`           // sidecar CreatedAt, else server Initiated; zero if unknown
+	Initiated time.Time `json:"initiated"`           // journal CreatedAt, else server Initiated; zero if unknown
 	OnServer  bool      `json:"on_server"`           // false: the server no longer has the upload
-	InSidecar bool      `json:"in_sidecar"`          // the sidecar records this upload
-	PartSize  int64     `json:"part_size,omitempty"` // 0 if unknown (no sidecar, no parts)
+	InSidecar bool      `json:"in_sidecar"`          // the journal records this upload
+	PartSize  int64     `json:"part_size,omitempty"` // 0 if unknown (no journal, no parts)
 	Size      int64     `json:"size"`                // bytes the finished object will have (0 if unknown)
 	BytesDone int64     `json:"bytes_done"`          // bytes in sent parts
 	// BytesServerOnly is bytes in server-only parts, which a resume may adopt.
@@ -58,11 +66,22 @@ type UploadStatus struct {
 	Extra           int          `json:"extra_parts,omitempty"` // server parts numbered beyond the plan
 }
 
-// Count returns how many parts are in state s.
-func (u *UploadStatus) Count(s PartState) int {
+// Count returns how many parts are in state st.
+func (u *UploadStatus) Count(st PartState) int {
 	n := 0
 	for _, p := range u.Parts {
-		if p.State == s {
+		if p.State == st {
+			n++
+		}
+	}
+	return n
+}
+
+// MultiVersion returns how many parts the server lists more than once.
+func (u *UploadStatus) MultiVersion() int {
+	n := 0
+	for _, p := range u.Parts {
+		if p.Versions > 1 {
 			n++
 		}
 	}
@@ -76,15 +95,15 @@ type StatusReport struct {
 	Bucket    string `json:"bucket"`
 	Key       string `json:"key"`
 	StatePath string `json:"state_path"`
-	HasState  bool   `json:"has_state"` // a readable sidecar exists
-	// StateError says why an existing sidecar cannot be read ("" if none).
+	HasState  bool   `json:"has_state"` // a readable journal exists
+	// StateError says why an existing journal cannot be read ("" if none).
 	StateError string `json:"state_error,omitempty"`
-	// InUse: another process holds the sidecar lock (a put is running).
+	// InUse: another process holds the journal's lock (a put is running).
 	InUse bool `json:"in_use"`
-	// SourceChanged says how the source differs from the one the sidecar's
+	// SourceChanged says how the source differs from the one the journal's
 	// upload started with; a rerun of put then starts over.
 	SourceChanged string `json:"source_changed,omitempty"`
-	// Upload is the sidecar's upload (nil without a readable sidecar).
+	// Upload is the journal's upload (nil without a readable journal).
 	Upload *UploadStatus `json:"upload,omitempty"`
 	// Others are the server's other incomplete uploads of this key.
 	Others []UploadStatus `json:"others"`
@@ -92,23 +111,47 @@ type StatusReport struct {
 	ObjectSize int64 `json:"object_size"`
 }
 
-// Status reads the sidecar of source → bucket/key (without locking it, so a
-// running put is undisturbed) and compares it part by part with the server's
-// ListParts, and lists the key's other incomplete uploads. stateDir and
-// endpoint locate the sidecar as Options.StateDir and Options.Endpoint do.
-func Status(ctx context.Context, c S3API, source, bucket, key, stateDir, endpoint string) (*StatusReport, error) {
-	if err := ValidateDestination(bucket, key); err != nil {
-		return nil, err
-	}
+// Where locates the journal of source → bucket/key: in stateDir (""
+// → the default state directory), or, if there is none there, where an
+// older s3up kept it next to the source.
+func Where(stateDir, source string, dest resume.Destination) (string, error) {
 	abs, err := filepath.Abs(source)
 	if err != nil {
-		return nil, fmt.Errorf("%w: source %s: %w", ErrBadInput, source, err)
+		return "", fmt.Errorf("%w: source %s: %w", s3up.ErrBadInput, source, err)
 	}
-	dest := resume.Destination{Endpoint: endpoint, Bucket: bucket, Key: key}
-	r := &StatusReport{Source: source, Bucket: bucket, Key: key, ObjectSize: -1,
-		StatePath: resume.SidecarPath(stateDir, abs, dest), Others: []UploadStatus{}}
+	if stateDir == "" {
+		if stateDir, err = resume.DefaultStateDir(); err != nil {
+			return "", fmt.Errorf("%w: %w", s3up.ErrBadInput, err)
+		}
+	}
+	path := resume.SidecarPath(stateDir, abs, dest)
+	if _, err := os.Lstat(path); err != nil {
+		if legacy := resume.LegacySidecarPath(abs, dest); fileExists(legacy) {
+			return legacy, nil
+		}
+	}
+	return path, nil
+}
 
-	st, err := resume.Peek(r.StatePath)
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// Status reads the journal of source → bucket/key (without locking it, so a
+// running put is undisturbed) and compares it part by part with the server's
+// ListParts, and lists the key's other incomplete uploads.
+func Status(ctx context.Context, c *store.Client, source, bucket, key, stateDir string) (*StatusReport, error) {
+	if err := s3up.ValidateDestination(bucket, key); err != nil {
+		return nil, err
+	}
+	dest := resume.Destination{Endpoint: c.Info.Endpoint, Bucket: bucket, Key: key}
+	path, err := Where(stateDir, source, dest)
+	if err != nil {
+		return nil, err
+	}
+	r := &StatusReport{Source: source, Bucket: bucket, Key: key, ObjectSize: -1, StatePath: path, Others: []UploadStatus{}}
+	st, err := resume.Peek(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -116,25 +159,24 @@ func Status(ctx context.Context, c S3API, source, bucket, key, stateDir, endpoin
 	default:
 		r.HasState = true
 	}
-	if r.InUse, err = resume.InUse(r.StatePath); err != nil {
+	if r.InUse, err = resume.InUse(path); err != nil {
 		return nil, err
 	}
-	src, srcErr := resume.StatSource(abs)
+	src, srcErr := resume.StatSource(source)
 	if st != nil {
 		switch {
 		case srcErr != nil:
 			r.SourceChanged = srcErr.Error()
 		default:
-			if err := resume.CheckResumable(st.Header, src, st.Destination, st.ObjectOptions); errors.Is(err, resume.ErrSourceChanged) {
-				r.SourceChanged = err.Error()
+			if d := st.Source.Diff(src); len(d) > 0 {
+				r.SourceChanged = strings.Join(d, ", ")
 			}
 		}
-		if r.Upload, err = sidecarStatus(ctx, c, st); err != nil {
+		if r.Upload, err = journalStatus(ctx, c.API, st); err != nil {
 			return nil, err
 		}
 	}
-
-	others, err := UploadsForKey(ctx, c, bucket, key)
+	others, err := UploadsForKey(ctx, c.API, bucket, key)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +191,7 @@ func Status(ctx context.Context, c S3API, source, bucket, key, stateDir, endpoin
 		if srcErr == nil {
 			size = src.Size
 		}
-		us, err := serverStatus(ctx, c, bucket, key, u, size)
+		us, err := serverStatus(ctx, c.API, bucket, key, u, size)
 		if err != nil {
 			return nil, err
 		}
@@ -157,48 +199,47 @@ func Status(ctx context.Context, c S3API, source, bucket, key, stateDir, endpoin
 			r.Others = append(r.Others, *us)
 		}
 	}
-
-	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	head, err := c.API.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	switch {
 	case err == nil:
 		r.ObjectSize = aws.ToInt64(head.ContentLength)
-	case !IsNotFound(err):
-		return nil, classify(fmt.Errorf("head object %s: %w", key, err))
+	case !store.IsNotFound(err):
+		return nil, store.Classify(fmt.Errorf("head object %s: %w", key, err))
 	}
 	return r, nil
 }
 
-// sidecarStatus reconciles the sidecar's parts with the server's.
-func sidecarStatus(ctx context.Context, c S3API, st *resume.State) (*UploadStatus, error) {
-	plan, err := PlanParts(st.Source.Size, st.PartSize, false)
+// journalStatus reconciles the journal's parts with the server's.
+func journalStatus(ctx context.Context, c store.S3API, st *resume.State) (*UploadStatus, error) {
+	plan, err := s3up.PlanParts(st.Source.Size, st.PartSize, false)
 	if err != nil || plan.Count != st.PartCount {
 		return nil, fmt.Errorf("%w: resume state records %d parts of %d bytes for %d bytes, which is inconsistent",
-			ErrState, st.PartCount, st.PartSize, st.Source.Size)
+			s3up.ErrState, st.PartCount, st.PartSize, st.Source.Size)
 	}
 	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true,
 		PartSize: st.PartSize, Size: st.Source.Size, OnServer: true}
-	remote, err := ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID)
-	if IsNoSuchUpload(err) {
+	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID)
+	if gone, _ := store.UploadGone(err); gone {
 		us.OnServer, remote = false, nil
 	} else if err != nil {
-		return nil, classify(fmt.Errorf("status of upload %s: %w", st.UploadID, err))
+		return nil, store.Classify(fmt.Errorf("status of upload %s: %w", st.UploadID, err))
 	}
 	us.Parts, us.Extra = compareParts(plan, st.Parts, remote)
 	us.tally()
 	return us, nil
 }
 
-// serverStatus describes an upload the sidecar does not know. The plan is
-// guessed from the source's size and the size of the server's first part;
+// serverStatus describes an upload the journal does not know. The plan is
+// guessed from the source's size and the size of the server's biggest part;
 // without them the parts are listed as they are. It returns nil if the
 // upload vanished meanwhile.
-func serverStatus(ctx context.Context, c S3API, bucket, key string, u UploadInfo, size int64) (*UploadStatus, error) {
-	remote, err := ListAllParts(ctx, c, bucket, key, u.UploadID)
-	if IsNoSuchUpload(err) {
+func serverStatus(ctx context.Context, c store.S3API, bucket, key string, u UploadInfo, size int64) (*UploadStatus, error) {
+	remote, err := store.ListAllParts(ctx, c, bucket, key, u.UploadID)
+	if gone, _ := store.UploadGone(err); gone {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, classify(fmt.Errorf("status of upload %s: %w", u.UploadID, err))
+		return nil, store.Classify(fmt.Errorf("status of upload %s: %w", u.UploadID, err))
 	}
 	us := &UploadStatus{UploadID: u.UploadID, Initiated: u.Initiated, OnServer: true}
 	if len(remote) > 0 && size > 0 {
@@ -206,7 +247,7 @@ func serverStatus(ctx context.Context, c S3API, bucket, key string, u UploadInfo
 		for _, p := range remote {
 			ps = max(ps, p.Size)
 		}
-		if plan, err := PlanParts(size, ps, true); err == nil && plan.PartSize == ps {
+		if plan, err := s3up.PlanParts(size, ps, true); err == nil && plan.PartSize == ps {
 			us.PartSize, us.Size = ps, size
 			us.Parts, us.Extra = compareParts(plan, nil, remote)
 			us.tally()
@@ -221,20 +262,19 @@ func serverStatus(ctx context.Context, c S3API, bucket, key string, u UploadInfo
 }
 
 // compareParts applies resume.Reconcile and names each part's state.
-func compareParts(plan Plan, local map[int32]resume.Part, remote []RemotePart) ([]PartStatus, int) {
+func compareParts(plan s3up.Plan, local map[int32]resume.Part, remote []resume.Part) ([]PartStatus, int) {
 	expected := make([]resume.PartSpec, plan.Count)
 	for i := range expected {
 		n := int32(i + 1)
 		expected[i] = resume.PartSpec{Number: n, Size: plan.PartSizeOf(n)}
 	}
-	rp := make([]resume.Part, len(remote))
-	for i, p := range remote {
-		rp[i] = resume.Part{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksum: p.Checksum}
-	}
-	rec := resume.Reconcile(expected, local, rp)
+	rec := resume.Reconcile(expected, local, remote)
 	parts := make([]PartStatus, len(rec.Decisions))
 	for i, d := range rec.Decisions {
 		ps := PartStatus{Number: d.Number, Size: expected[i].Size}
+		if d.Versions > 1 {
+			ps.Versions = d.Versions
+		}
 		switch {
 		case d.Action == resume.Skip:
 			ps.State = PartSent

@@ -1,4 +1,4 @@
-package s3up
+package store
 
 import (
 	"context"
@@ -88,7 +88,7 @@ func TestListUploadsPagesAndQuirks(t *testing.T) {
 			if c.name == "aws" || c.name == "aws whole bucket" {
 				s.pageSize = 1000
 			}
-			got, err := listUploads(context.Background(), s, "b", c.prefix)
+			got, err := ListUploads(context.Background(), s, "b", c.prefix)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestListUploadsPagesAndQuirks(t *testing.T) {
 
 func TestListUploadsStuckMarker(t *testing.T) {
 	s := &stuckStore{}
-	if _, err := listUploads(context.Background(), s, "b", ""); err == nil || !strings.Contains(err.Error(), "marker") {
+	if _, err := ListUploads(context.Background(), s, "b", ""); err == nil || !strings.Contains(err.Error(), "marker") {
 		t.Fatalf("a store repeating its page: err %v, want a marker error", err)
 	}
 }
@@ -122,4 +122,51 @@ type stuckStore struct{ S3API }
 func (stuckStore) ListMultipartUploads(context.Context, *s3.ListMultipartUploadsInput, ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
 	return &s3.ListMultipartUploadsOutput{IsTruncated: aws.Bool(true), NextKeyMarker: aws.String("k"), NextUploadIdMarker: aws.String("i"),
 		Uploads: []types.MultipartUpload{{Key: aws.String("k"), UploadId: aws.String("i")}}}, nil
+}
+
+// partsStore fakes ListParts pages, optionally without NextPartNumberMarker.
+type partsStore struct {
+	S3API
+	parts    int
+	page     int
+	noMarker bool
+}
+
+func (s *partsStore) ListParts(_ context.Context, in *s3.ListPartsInput, _ ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
+	start := 1
+	if in.PartNumberMarker != nil {
+		fmt.Sscan(*in.PartNumberMarker, &start)
+		start++
+	}
+	out := &s3.ListPartsOutput{}
+	for n := start; n <= s.parts && len(out.Parts) < s.page; n++ {
+		out.Parts = append(out.Parts, types.Part{PartNumber: aws.Int32(int32(n)), Size: aws.Int64(5), ETag: aws.String(fmt.Sprintf(`"%d"`, n)),
+			ChecksumCRC32C: aws.String("c="), LastModified: aws.Time(time.Unix(int64(n), 0))})
+	}
+	if last := start + len(out.Parts) - 1; last < s.parts {
+		out.IsTruncated = aws.Bool(true)
+		if !s.noMarker {
+			out.NextPartNumberMarker = aws.String(fmt.Sprint(last))
+		}
+	}
+	return out, nil
+}
+
+// TestListAllPartsPaginates: 10,000 parts in pages of 1,000 (S3) or fewer,
+// with or without NextPartNumberMarker, every part once and in order.
+func TestListAllPartsPaginates(t *testing.T) {
+	for _, s := range []*partsStore{{parts: 10000, page: 1000}, {parts: 2500, page: 100, noMarker: true}, {parts: 3, page: 1000}} {
+		got, err := ListAllParts(context.Background(), s, "b", "k", "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != s.parts {
+			t.Fatalf("%+v: %d parts", s, len(got))
+		}
+		for i, p := range got {
+			if p.Number != int32(i+1) || p.Checksum != "c=" || p.LastModified.Unix() != int64(i+1) {
+				t.Fatalf("part %d: %+v", i, p)
+			}
+		}
+	}
 }

@@ -1,0 +1,225 @@
+package checksum
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"hash/crc64"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+func seeded(t *testing.T) *rand.Rand {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, 1))
+}
+
+func randBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// TestKnownValues pins each CRC to the check value of its catalogue entry
+// ("123456789"), so a wrong table cannot pass as a self-consistent one.
+func TestKnownValues(t *testing.T) {
+	in := []byte("123456789")
+	if got := crc64.Checksum(in, crc64nvmeTable); got != 0xae8b14860a799888 {
+		t.Errorf("CRC-64/NVME = %x", got)
+	}
+	if got := crc64.Checksum(in, crc64ecmaTable); got != 0x995dc9bbdf1939fa {
+		t.Errorf("CRC-64/XZ (COS, OSS) = %x", got)
+	}
+	if got := crc32.Checksum(in, crc32cTable); got != 0xe3069283 {
+		t.Errorf("CRC-32C = %x", got)
+	}
+}
+
+func TestCombineMatchesWholeCRC(t *testing.T) {
+	r := seeded(t)
+	for i := 0; i < 40; i++ {
+		n := 1 + r.IntN(5)
+		var whole []byte
+		var c64n, c64e []uint64
+		var c32, c32c []uint32
+		var sizes []int64
+		for j := 0; j < n; j++ {
+			p := randBytes(r, r.IntN(3000))
+			whole = append(whole, p...)
+			sizes = append(sizes, int64(len(p)))
+			c64n = append(c64n, crc64.Checksum(p, crc64nvmeTable))
+			c64e = append(c64e, crc64.Checksum(p, crc64ecmaTable))
+			c32 = append(c32, crc32.ChecksumIEEE(p))
+			c32c = append(c32c, crc32.Checksum(p, crc32cTable))
+		}
+		if got, want := CombineCRC64(crc64NVMEPoly, c64n, sizes), crc64.Checksum(whole, crc64nvmeTable); got != want {
+			t.Fatalf("nvme %v: %x want %x", sizes, got, want)
+		}
+		if got, want := CombineCRC64ECMA(c64e, sizes), crc64.Checksum(whole, crc64ecmaTable); got != want {
+			t.Fatalf("ecma %v: %x want %x", sizes, got, want)
+		}
+		if got, want := CombineCRC32(crc32.IEEE, c32, sizes), crc32.ChecksumIEEE(whole); got != want {
+			t.Fatalf("crc32 %v: %x want %x", sizes, got, want)
+		}
+		if got, want := CombineCRC32(crc32.Castagnoli, c32c, sizes), crc32.Checksum(whole, crc32cTable); got != want {
+			t.Fatalf("crc32c %v: %x want %x", sizes, got, want)
+		}
+	}
+}
+
+func TestObjectComposite(t *testing.T) {
+	parts := [][]byte{bytes.Repeat([]byte("a"), 100), bytes.Repeat([]byte("b"), 50)}
+	var sums []string
+	var concat []byte
+	for _, p := range parts {
+		s, n, err := Hash(bytes.NewReader(p), Request{Alg: CRC32C})
+		if err != nil || n != int64(len(p)) {
+			t.Fatal(err)
+		}
+		sums = append(sums, s.Checksum)
+		concat = binary.BigEndian.AppendUint32(concat, crc32.Checksum(p, crc32cTable))
+	}
+	want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.Checksum(concat, crc32cTable))) + "-2"
+	got, err := Object(CRC32C, types.ChecksumTypeComposite, sums, []int64{100, 50})
+	if err != nil || got != want {
+		t.Fatalf("composite = %s, %v; want %s", got, err, want)
+	}
+	// Ceph Squid reports CRC32C multipart objects as FULL_OBJECT.
+	full, err := Object(CRC32C, types.ChecksumTypeFullObject, sums, []int64{100, 50})
+	whole := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.Checksum(append(parts[0], parts[1]...), crc32cTable)))
+	if err != nil || full != whole {
+		t.Fatalf("full object = %s, %v; want %s", full, err, whole)
+	}
+	if _, err := Object(CRC32C, types.ChecksumTypeComposite, []string{"%%"}, []int64{1}); err == nil {
+		t.Fatal("bad base64 accepted")
+	}
+	if _, err := Object(MD5, types.ChecksumTypeComposite, sums, []int64{100, 50}); err == nil {
+		t.Fatal("composite of Content-MD5 accepted")
+	}
+}
+
+func TestSame(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{{"x==-2", "x==-2", true}, {"x==", "x==-2", true}, {"x==-3", "y==-3", false}, {"", "", false}} {
+		if Same(c.a, c.b) != c.want {
+			t.Errorf("Same(%q,%q) != %v", c.a, c.b, c.want)
+		}
+	}
+}
+
+func TestETags(t *testing.T) {
+	a, b := md5.Sum([]byte("x")), md5.Sum([]byte("y"))
+	cat := md5.Sum(append(a[:], b[:]...))
+	got := CompositeETag([][]byte{a[:], b[:]})
+	if want := fmt.Sprintf("%x-2", cat); got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+	if !IsMultipartETag(`"`+got+`"`, 2) || IsMultipartETag(got, 3) || IsMultipartETag("opaque-2", 2) {
+		t.Fatal("IsMultipartETag")
+	}
+	if _, ok := ETagMD5(`"0123456789abcdef0123456789abcdef"`); !ok {
+		t.Fatal("quoted md5 etag not recognised")
+	}
+	if _, ok := ETagMD5(`"0123456789abcdef0123456789abcdef-3"`); ok {
+		t.Fatal("multipart etag taken as md5")
+	}
+}
+
+func TestHashOnePassAllDigests(t *testing.T) {
+	data := bytes.Repeat([]byte("s3up"), 100000)
+	s, n, err := Hash(bytes.NewReader(data), Request{Alg: SHA1, SHA256: true, MD5: true, CRC64ECMA: true})
+	if err != nil || n != int64(len(data)) {
+		t.Fatal(n, err)
+	}
+	m := md5.Sum(data)
+	if !bytes.Equal(s.MD5, m[:]) || s.SHA256 == "" || s.Checksum == "" || s.CRC64ECMA != crc64.Checksum(data, crc64ecmaTable) {
+		t.Fatalf("sums %+v", s)
+	}
+	if b := HashBytes(data, Request{Alg: SHA1, SHA256: true, MD5: true, CRC64ECMA: true}); b.Checksum != s.Checksum ||
+		b.SHA256 != s.SHA256 || !bytes.Equal(b.MD5, s.MD5) || b.CRC64ECMA != s.CRC64ECMA {
+		t.Fatalf("HashBytes %+v != Hash %+v", b, s)
+	}
+	md, _, _ := Hash(bytes.NewReader(data), Request{Alg: MD5})
+	if md.Checksum != base64.StdEncoding.EncodeToString(m[:]) || !bytes.Equal(md.MD5, m[:]) {
+		t.Fatalf("md5 sums %+v", md)
+	}
+	if !(Request{Alg: None}).Empty() || (Request{Alg: None, MD5: true}).Empty() {
+		t.Fatal("Empty")
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, a := range All {
+		if got, err := Parse(string(a)); err != nil || got != a {
+			t.Errorf("%s: %v %v", a, got, err)
+		}
+	}
+	if _, err := Parse("crc16"); err == nil {
+		t.Error("crc16 accepted")
+	}
+	if got, _ := Parse(""); got != Default {
+		t.Errorf("default = %s", got)
+	}
+	for _, a := range All {
+		if a.Flexible() != (a != MD5 && a != None) {
+			t.Errorf("%s: Flexible %v", a, a.Flexible())
+		}
+	}
+}
+
+func TestFields(t *testing.T) {
+	for _, a := range All {
+		in := &s3.UploadPartInput{}
+		OfUploadPart(in).Set(a, "v")
+		got := OfUploadPart(in).Get(a)
+		if a.Flexible() != (got == "v") {
+			t.Errorf("%s: set/get %q", a, got)
+		}
+		if alg, v := OfUploadPart(in).Any(); a.Flexible() && (alg != a || v != "v") {
+			t.Errorf("%s: Any = %s %s", a, alg, v)
+		}
+	}
+	out := &s3.HeadObjectOutput{}
+	OfHead(out).Set(CRC64NVME, "z")
+	if out.ChecksumCRC64NVME == nil || *out.ChecksumCRC64NVME != "z" || out.ChecksumCRC32C != nil {
+		t.Fatal("Set wrote the wrong field")
+	}
+}
+
+func BenchmarkHash(b *testing.B) {
+	data := make([]byte, 16<<20)
+	for _, req := range []Request{
+		{Alg: CRC32C}, {Alg: CRC64NVME}, {Alg: CRC32C, SHA256: true}, {Alg: SHA256}, {Alg: MD5},
+		{Alg: None, SHA256: true}, {Alg: None}, {Alg: None, MD5: true}, {Alg: CRC32C, CRC64ECMA: true},
+	} {
+		name := string(req.Alg)
+		if req.SHA256 {
+			name += "+sha256"
+		}
+		if req.MD5 && req.Alg != MD5 {
+			name += "+md5"
+		}
+		if req.CRC64ECMA {
+			name += "+crc64ecma"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				if _, _, err := Hash(bytes.NewReader(data), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

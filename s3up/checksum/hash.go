@@ -1,0 +1,122 @@
+package checksum
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"hash"
+	"hash/crc64"
+	"io"
+	"sync"
+)
+
+// Request says which digests one pass over a part computes.
+type Request struct {
+	Alg       Algorithm // the part's checksum ("" or None: none)
+	SHA256    bool      // hex SHA-256 (SigV4 payload hash; a stream part's content digest)
+	MD5       bool      // raw MD5 (Content-MD5, or comparing a plain-MD5 ETag)
+	CRC64ECMA bool      // CRC-64/ECMA (XZ variant): the native check of Tencent COS and Alibaba OSS
+}
+
+// Empty reports whether nothing is asked: the part need not be read to hash it.
+func (r Request) Empty() bool {
+	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.MD5 && !r.CRC64ECMA
+}
+
+// Sums are the digests of one part, all computed in a single read.
+type Sums struct {
+	Checksum  string // base64 of Alg's digest (for MD5 too); "" for none
+	SHA256    string // hex, when asked
+	MD5       []byte // raw, when asked (or when Alg is MD5)
+	CRC64ECMA uint64 // when asked
+}
+
+// hasher accumulates a Request's digests, sharing one hash where two
+// requests name the same function.
+type hasher struct {
+	alg, sha, md, ecma hash.Hash
+	ws                 []io.Writer
+}
+
+func newHasher(req Request) *hasher {
+	h := &hasher{}
+	if req.Alg != "" && req.Alg != None {
+		h.alg = req.Alg.New()
+		h.ws = append(h.ws, h.alg)
+	}
+	switch {
+	case req.SHA256 && req.Alg == SHA256:
+		h.sha = h.alg
+	case req.SHA256:
+		h.sha = sha256.New()
+		h.ws = append(h.ws, h.sha)
+	}
+	switch {
+	case req.Alg == MD5:
+		h.md = h.alg
+	case req.MD5:
+		h.md = md5.New()
+		h.ws = append(h.ws, h.md)
+	}
+	if req.CRC64ECMA {
+		h.ecma = crc64.New(crc64ecmaTable)
+		h.ws = append(h.ws, h.ecma)
+	}
+	return h
+}
+
+func (h *hasher) Write(p []byte) (int, error) {
+	for _, w := range h.ws {
+		w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (h *hasher) sums() Sums {
+	var s Sums
+	if h.alg != nil {
+		s.Checksum = base64.StdEncoding.EncodeToString(h.alg.Sum(nil))
+	}
+	if h.sha != nil {
+		s.SHA256 = hex.EncodeToString(h.sha.Sum(nil))
+	}
+	if h.md != nil {
+		s.MD5 = h.md.Sum(nil)
+	}
+	if h.ecma != nil {
+		s.CRC64ECMA = h.ecma.(hash.Hash64).Sum64()
+	}
+	return s
+}
+
+// copyBufs are the buffers Hash reads through: big enough that a pass costs
+// few syscalls, pooled so parts in flight do not each allocate one.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// Hash reads r to its end once and computes every digest req asks for. It
+// returns the number of bytes read.
+func Hash(r io.Reader, req Request) (Sums, int64, error) {
+	h := newHasher(req)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	var w io.Writer = h
+	if len(h.ws) == 0 {
+		w = io.Discard
+	}
+	n, err := io.CopyBuffer(w, onlyReader{r}, *bp)
+	if err != nil {
+		return Sums{}, n, err
+	}
+	return h.sums(), n, nil
+}
+
+// HashBytes computes req's digests of b (a part already in memory).
+func HashBytes(b []byte, req Request) Sums {
+	h := newHasher(req)
+	h.Write(b)
+	return h.sums()
+}
+
+// onlyReader hides WriterTo/ReaderFrom so io.CopyBuffer uses the pooled buffer.
+type onlyReader struct{ io.Reader }

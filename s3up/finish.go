@@ -1,0 +1,253 @@
+package s3up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/store"
+)
+
+// complete finishes the upload from the reconciled and sent parts, then
+// verifies the object.
+func (s *session) complete(ctx context.Context) error {
+	fail := func(kind error, format string, args ...any) error {
+		return store.WithKind(kind, &UploadError{Op: "complete", UploadID: s.uploadID, StatePath: s.sc.Path(), Err: fmt.Errorf(format, args...)})
+	}
+	parts := s.partsSorted()
+	var total int64
+	for i, p := range parts {
+		if p.Number != int32(i+1) {
+			return fail(ErrTransient, "part %d is missing", i+1)
+		}
+		total += p.Size
+	}
+	if int32(len(parts)) != s.plan.Count || total != s.id.Size {
+		return fail(ErrTransient, "parts cover %d of %d bytes", total, s.id.Size)
+	}
+	// Never complete an object from a source that changed under us.
+	if err := s.src.Check(); err != nil {
+		return fail(ErrTransient, "%v; rerun to upload it as it is now", err)
+	}
+	completed := make([]types.CompletedPart, len(parts))
+	for i, p := range parts {
+		completed[i] = types.CompletedPart{PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag)}
+		checksum.OfCompletedPart(&completed[i]).Set(s.w.alg, p.Checksum)
+	}
+	in := &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), UploadId: aws.String(s.uploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
+	}
+	if s.w.alg.Type() == types.ChecksumTypeFullObject {
+		want, err := objectChecksum(s.w.alg, "", parts)
+		if err != nil {
+			return store.WithKind(ErrState, &UploadError{Op: "complete", UploadID: s.uploadID, StatePath: s.sc.Path(), Err: err})
+		}
+		in.ChecksumType = types.ChecksumTypeFullObject
+		checksum.OfComplete(in).Set(s.w.alg, want)
+	}
+	out, err := s.client().CompleteMultipartUpload(ctx, in, s.u.client.LongWait()...)
+	if err != nil {
+		return s.completeFailed(ctx, err, parts)
+	}
+	s.res.ETag = aws.ToString(out.ETag)
+	s.ev.emit(Completed{ETag: s.res.ETag})
+	if s.opts.SkipVerify {
+		return nil
+	}
+	return s.verify(ctx, parts, checksum.OfCompleteOutput(out).Get(s.w.alg), aws.ToString(out.ETag))
+}
+
+// completeFailed resolves a Complete whose outcome is unknown. The SDK
+// retries Complete like any request: when the connection drops after the
+// server completed the object, the retry answers NoSuchUpload although the
+// object is whole. Whatever the error, if the object at the key is exactly
+// these parts (size, and checksum or multipart ETag), the upload is done:
+// the object is verified, and an upload id the server may still hold is
+// aborted so the run leaves nothing behind. Otherwise the error stands and
+// the state is kept.
+func (s *session) completeFailed(ctx context.Context, cerr error, parts []resume.Part) error {
+	if errors.Is(cerr, context.Canceled) {
+		return s.interrupted(cerr)
+	}
+	head, herr := s.head(ctx, s.w.alg)
+	if herr == nil && head != nil {
+		if method, value, why := matchObject(head, parts, s.w.alg); why == "" {
+			if gone, _ := store.UploadGone(cerr); !gone {
+				s.abortOld(ctx, s.uploadID, "the object is complete, but Complete reported "+store.Describe(cerr))
+			}
+			s.ev.emit(Warning{Message: fmt.Sprintf("CompleteMultipartUpload answered %s, but the object is complete and matches (%s)", store.Describe(cerr), method)})
+			s.res.ETag = head.etag
+			s.ev.emit(Completed{ETag: head.etag})
+			s.res.Verified, s.res.Checksum = method, value
+			s.ev.emit(Verified{Method: method, Value: value})
+			return nil
+		}
+	}
+	return store.Classify(&UploadError{Op: "complete", UploadID: s.uploadID, StatePath: s.sc.Path(), Err: cerr})
+}
+
+// head asks for the object at the key, with its checksum of alg where the
+// store shows one. A missing object is (nil, nil).
+func (s *session) head(ctx context.Context, alg checksum.Algorithm) (*objectHead, error) {
+	out, err := s.client().HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), ChecksumMode: types.ChecksumModeEnabled})
+	if store.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, store.Classify(&UploadError{Op: "check object", UploadID: s.uploadID, Err: err})
+	}
+	return &objectHead{size: aws.ToInt64(out.ContentLength), etag: aws.ToString(out.ETag),
+		sum: checksum.OfHead(out).Get(alg), sumType: out.ChecksumType, raw: out}, nil
+}
+
+// verify checks the completed object against what was computed locally: its
+// size, its checksum (as the store combines the part checksums: composite or
+// full object) and, where the store's ETags are MD5-based, its multipart
+// ETag. The parts were re-checked against the source before Complete, so a
+// match proves the object is the source.
+func (s *session) verify(ctx context.Context, parts []resume.Part, completeSum, completeETag string) error {
+	head, err := s.head(ctx, s.w.alg)
+	if err != nil {
+		return err
+	}
+	fail := func(format string, args ...any) error {
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID, StatePath: s.sc.Path(),
+			Err: fmt.Errorf(format, args...)})
+	}
+	if head == nil {
+		return fail("s3://%s/%s does not exist after CompleteMultipartUpload succeeded", s.dest.Bucket, s.dest.Key)
+	}
+	if head.size != s.id.Size {
+		return fail("s3://%s/%s has %d bytes, the source has %d", s.dest.Bucket, s.dest.Key, head.size, s.id.Size)
+	}
+	s.warnDroppedOptions(head.raw)
+	methods := []string{"size"}
+	if s.w.alg.Flexible() {
+		got := head.sum
+		if got == "" {
+			got = completeSum
+		}
+		if got != "" {
+			want, err := objectChecksum(s.w.alg, head.sumType, parts)
+			if err != nil {
+				return fail("%v", err)
+			}
+			if !checksum.Same(got, want) {
+				return fail("the object's %s checksum is %s, the parts sent give %s", s.w.alg.Label(), got, want)
+			}
+			methods = append(methods, s.w.alg.Label()+" checksum")
+			s.res.Checksum = got
+		} else {
+			s.ev.emit(Warning{Message: fmt.Sprintf("the server reports no %s checksum for the object", s.w.alg.Label())})
+		}
+	}
+	// The multipart ETag proves the object is exactly the parts named; the
+	// part ETags it is built from were vouched for when each part was sent
+	// (by the server checking the checksum, Content-MD5 or signed payload
+	// hash, or by s3up comparing the ETag with the MD5 it read).
+	etag := strings.Trim(firstNonEmpty(completeETag, head.etag), `"`)
+	if md5s, ok := partMD5s(parts); ok && checksum.IsMultipartETag(etag, len(parts)) {
+		if want := checksum.CompositeETag(md5s); want != etag {
+			return fail("the object's ETag is %s, the parts sent give %s", etag, want)
+		}
+		methods = append(methods, "multipart ETag")
+	}
+	if len(methods) == 1 {
+		s.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s could be verified: the server reports neither a %s checksum nor a multipart ETag made of part MD5s",
+			s.dest.Bucket, s.dest.Key, s.w.alg.Label())})
+	}
+	s.res.Verified = strings.Join(methods, ", ")
+	s.ev.emit(Verified{Method: s.res.Verified, Value: firstNonEmpty(s.res.Checksum, etag)})
+	return nil
+}
+
+// warnDroppedOptions warns when the object lacks an attribute the upload
+// asked for. Some stores accept x-amz-server-side-encryption or
+// x-amz-storage-class and silently ignore them (versitygw's posix backend
+// stores SSE unencrypted; MinIO without storage-class configuration keeps
+// REDUCED_REDUNDANCY objects as STANDARD): the bytes are right, so this is
+// not a verification failure, but the user must know.
+func (s *session) warnDroppedOptions(head *s3.HeadObjectOutput) {
+	if head == nil {
+		return
+	}
+	o := s.opts.Object
+	if o.SSE != "" && !strings.EqualFold(string(head.ServerSideEncryption), o.SSE) {
+		s.ev.emit(Warning{Message: fmt.Sprintf("--sse %s was accepted, but the server reports the object's encryption as %q: it may be stored unencrypted",
+			o.SSE, head.ServerSideEncryption)})
+	}
+	// S3 omits x-amz-storage-class for STANDARD.
+	if sc := o.StorageClass; sc != "" && !strings.EqualFold(sc, "STANDARD") && !strings.EqualFold(string(head.StorageClass), sc) {
+		s.ev.emit(Warning{Message: fmt.Sprintf("--storage-class %s was accepted, but the server reports the object's storage class as %q",
+			sc, firstNonEmpty(string(head.StorageClass), "STANDARD"))})
+	}
+}
+
+// putEmpty stores a zero-byte object with one PutObject: there is nothing to
+// resume, and an empty multipart part is not accepted everywhere. A journal
+// left by an interrupted upload of the file before it was emptied is
+// handled like any changed source: its upload is aborted and it is removed.
+func (s *session) putEmpty(ctx context.Context) error {
+	if _, err := s.lockState(ctx); err != nil {
+		return err
+	}
+	d, err := s.decide(ctx)
+	if err != nil {
+		s.release()
+		return err
+	}
+	if d.next == stepRefuse {
+		s.release()
+		return d.err
+	}
+	if d.warn != "" {
+		s.ev.emit(Warning{Message: d.warn})
+	}
+	if d.abort != "" {
+		s.abortOld(ctx, d.abort, d.reason)
+	}
+	if err := s.sc.Remove(); err != nil {
+		s.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", s.sc.Path(), err)})
+	}
+	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key})
+	in := &s3.PutObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), ContentLength: aws.Int64(0)}
+	s.opts.Object.applyPut(in, s.res.Source)
+	out, err := s.client().PutObject(ctx, in)
+	if err != nil {
+		return store.Classify(&UploadError{Op: "put empty object", Err: err})
+	}
+	s.res.ETag = aws.ToString(out.ETag)
+	s.ev.emit(Completed{ETag: s.res.ETag})
+	if s.opts.SkipVerify {
+		return nil
+	}
+	head, err := s.head(ctx, "")
+	if err != nil {
+		return err
+	}
+	if head == nil || head.size != 0 {
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", Err: fmt.Errorf("stored object is missing or not empty")})
+	}
+	s.res.Verified = "size"
+	s.ev.emit(Verified{Method: s.res.Verified, Value: "0"})
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+

@@ -1,0 +1,345 @@
+package s3up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/store"
+)
+
+// session is one Put: load the journal, decide, transfer, finish.
+type session struct {
+	u    *Uploader
+	opts Options
+	src  seekable
+	id   resume.Source
+	dest resume.Destination
+	ev   *emitter
+	res  *Result
+	sc   *resume.Sidecar
+
+	// Fixed once decided.
+	state    *resume.State // the journal decided from (nil for a fresh upload)
+	plan     Plan
+	w        wire
+	uploadID string
+
+	mu    sync.Mutex
+	parts map[int32]resume.Part // parts on the server that Complete will name
+}
+
+func (s *session) client() store.S3API { return s.u.client.API }
+
+func (s *session) run(ctx context.Context) error {
+	if s.id.Size == 0 {
+		return s.putEmpty(ctx)
+	}
+	path, err := s.lockState(ctx)
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			s.release()
+		}
+	}()
+	d, err := s.decide(ctx)
+	if err != nil {
+		return err
+	}
+	if d.warn != "" {
+		s.ev.emit(Warning{Message: d.warn})
+	}
+	switch d.next {
+	case stepRefuse:
+		return d.err
+	case stepDone:
+		s.finishedElsewhere(d)
+		done = true
+		return s.removeState()
+	}
+	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: s.id.Size,
+		PartSize: d.plan.PartSize, Parts: d.plan.Count, Raised: d.plan.Raised, State: path})
+	var toSend []int32
+	switch d.next {
+	case stepFresh:
+		if d.abort != "" {
+			s.abortOld(ctx, d.abort, d.reason)
+		}
+		if toSend, err = s.create(ctx, d); err != nil {
+			return err
+		}
+	case stepResume:
+		if toSend, err = s.resume(ctx, d); err != nil {
+			return err
+		}
+	}
+	s.res.UploadID, s.res.Parts, s.res.PartSize = s.uploadID, s.plan.Count, s.plan.PartSize
+	if err := s.sendParts(ctx, toSend); err != nil {
+		return err
+	}
+	if err := s.complete(ctx); err != nil {
+		return err
+	}
+	done = true
+	if err := s.removeState(); err != nil {
+		s.ev.emit(Warning{Message: fmt.Sprintf("upload complete, but the resume state could not be removed: %v", err)})
+	}
+	return nil
+}
+
+// lockState takes the lock of the journal in the state directory, moving a
+// journal left next to the source by older versions there first.
+func (s *session) lockState(ctx context.Context) (string, error) {
+	dir, err := s.opts.stateDir()
+	if err != nil {
+		return "", err
+	}
+	path := resume.SidecarPath(dir, s.id.Path, s.dest)
+	sc, err := lockJournal(path, s.res.Source, s.dest)
+	if err != nil {
+		return "", err
+	}
+	s.sc = sc
+	if err := s.adoptLegacy(); err != nil {
+		sc.Close()
+		return "", err
+	}
+	return path, nil
+}
+
+// lockJournal takes a journal's lock; another process holding it is ErrBusy.
+func lockJournal(path, source string, dest resume.Destination) (*resume.Sidecar, error) {
+	sc, err := resume.Lock(path)
+	if errors.Is(err, resume.ErrLocked) {
+		return nil, store.WithKind(ErrBusy, fmt.Errorf("%s is being uploaded to s3://%s/%s by another s3up process (lock %s.lock)",
+			source, dest.Bucket, dest.Key, path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot lock resume state: %w", ErrState, err)
+	}
+	return sc, nil
+}
+
+// adoptLegacy moves a journal that an older s3up kept next to the source
+// (".NAME.s3up-HASH") into the state directory, once, so that an upload
+// interrupted before an upgrade still resumes. The old file is locked while
+// it is read, so an older s3up still running on it is never disturbed.
+func (s *session) adoptLegacy() error {
+	if _, err := os.Lstat(s.sc.Path()); err == nil {
+		return nil // a journal in the state directory wins
+	}
+	legacy := resume.LegacySidecarPath(s.id.Path, s.dest)
+	if _, err := os.Lstat(legacy); err != nil {
+		return nil
+	}
+	old, err := lockJournal(legacy, s.res.Source, s.dest)
+	if err != nil {
+		return err
+	}
+	defer old.Close()
+	st, err := old.Load()
+	if err != nil {
+		if s.opts.Fresh {
+			return old.Remove()
+		}
+		return fmt.Errorf("%w: resume state %s (left by an older s3up) cannot be used: %w; rerun with --fresh to discard it", ErrState, legacy, err)
+	}
+	if err := s.sc.Compact(st); err != nil {
+		return fmt.Errorf("%w: move resume state %s to %s: %w", ErrState, legacy, s.sc.Path(), err)
+	}
+	if err := old.Remove(); err != nil {
+		s.ev.emit(Warning{Message: fmt.Sprintf("moved resume state to %s, but %s could not be removed: %v", s.sc.Path(), legacy, err)})
+	}
+	s.ev.emit(Warning{Message: fmt.Sprintf("moved resume state from %s to %s", legacy, s.sc.Path())})
+	return nil
+}
+
+// release unlocks the journal; when none was ever written (Create failed,
+// say) the lock file goes too, leaving nothing behind.
+func (s *session) release() {
+	if _, err := os.Lstat(s.sc.Path()); errors.Is(err, fs.ErrNotExist) {
+		s.sc.Remove()
+		return
+	}
+	s.sc.Close()
+}
+
+func (s *session) removeState() error { return s.sc.Remove() }
+
+// decide gathers the facts decide asks for, in order, and returns its
+// final decision.
+func (s *session) decide(ctx context.Context) (decision, error) {
+	f := facts{fresh: s.opts.Fresh, src: s.id, dest: s.dest, options: s.opts.Object.Record()}
+	st, err := s.sc.Load()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		f.stateErr = err
+	default:
+		// State written before endpoints were normalised names the same
+		// store in another spelling.
+		if ep, err := store.NormalizeEndpoint(st.Destination.Endpoint); err == nil {
+			st.Destination.Endpoint = ep
+		}
+		f.state, s.state = st, st
+	}
+	for {
+		d := decide(f)
+		switch d.next {
+		case stepAskParts:
+			f.listed = true
+			f.remote, f.gone, err = s.listParts(ctx, st.UploadID)
+			if err != nil {
+				return d, err
+			}
+		case stepAskObject:
+			f.headed = true
+			if f.object, err = s.head(ctx, d.alg); err != nil {
+				return d, err
+			}
+		default:
+			return d, nil
+		}
+	}
+}
+
+// listParts asks the server what it holds of the upload. An answer that only
+// suggests the upload is gone (a bare 404, NoSuchKey) is confirmed with the
+// key's list of uploads before it is believed: abandoning a live upload
+// would orphan its parts and start over from nothing.
+func (s *session) listParts(ctx context.Context, id string) ([]resume.Part, bool, error) {
+	remote, err := store.ListAllParts(ctx, s.client(), s.dest.Bucket, s.dest.Key, id)
+	if err == nil {
+		return remote, false, nil
+	}
+	gone, certain := store.UploadGone(err)
+	if !gone {
+		return nil, false, store.Classify(&UploadError{Op: "reconcile", UploadID: id, StatePath: s.sc.Path(), Err: err})
+	}
+	if !certain {
+		ups, lerr := store.KeyUploads(ctx, s.client(), s.dest.Bucket, s.dest.Key)
+		if lerr != nil || slices.ContainsFunc(ups, func(u store.Upload) bool { return u.UploadID == id }) {
+			return nil, false, store.WithKind(ErrTransient, &UploadError{Op: "reconcile", UploadID: id, StatePath: s.sc.Path(),
+				Err: fmt.Errorf("the server answered ListParts with %s, but the upload still exists (or that could not be checked: %v); rerun later", store.Describe(err), lerr)})
+		}
+	}
+	return nil, true, nil
+}
+
+// abortOld aborts an upload that will not be resumed. Failure is only a
+// warning: the new upload does not depend on it, and gc finds leftovers.
+func (s *session) abortOld(ctx context.Context, id, why string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := store.Abort(actx, s.client(), s.dest.Bucket, s.dest.Key, id); err != nil {
+		s.ev.emit(Warning{Message: fmt.Sprintf("could not abort old upload %s (%s); `s3up gc` can remove it later", id, store.Describe(err))})
+		return
+	}
+	s.ev.emit(Warning{Message: fmt.Sprintf("aborted old upload %s: %s", id, why)})
+}
+
+// resume continues the journal's upload: it adopts server-only parts whose
+// bytes match the source, re-checks the parts it keeps against the source
+// as it is now, and returns the parts to send.
+func (s *session) resume(ctx context.Context, d decision) ([]int32, error) {
+	s.plan, s.uploadID = d.plan, s.state.UploadID
+	s.w = newWire(s.opts, d.alg, s.u.client.Info.TLS, d.plan.PartSize)
+	if s.opts.PartSize != 0 && s.opts.PartSize != d.plan.PartSize {
+		s.ev.emit(Warning{Message: fmt.Sprintf("resuming with the part size the upload started with (%d bytes), not --part-size", d.plan.PartSize)})
+	}
+	if d.alg != s.opts.Checksum {
+		s.ev.emit(Warning{Message: fmt.Sprintf("resuming with the checksum the upload started with (%s), not %s", d.alg, s.opts.Checksum)})
+	}
+	s.parts = map[int32]resume.Part{}
+	var keep []resume.Part
+	var verify []resume.Decision
+	var send []int32
+	mismatched := 0
+	for _, dec := range d.rec.Decisions {
+		switch dec.Action {
+		case resume.Skip:
+			p := *dec.Local
+			p.ETag = dec.Remote.ETag // Complete names exactly the entry the server lists
+			keep = append(keep, p)
+		case resume.Verify:
+			verify = append(verify, dec)
+		default:
+			if dec.Remote != nil {
+				mismatched++
+			}
+			send = append(send, dec.Number)
+		}
+	}
+	adopted, rejected, err := s.adopt(ctx, verify)
+	if err != nil {
+		return nil, err
+	}
+	mismatched += len(rejected)
+	send = append(send, rejected...)
+	if !s.opts.TrustJournal && len(keep) > 0 {
+		changed, err := s.recheck(ctx, keep)
+		if err != nil {
+			return nil, err
+		}
+		keep = slices.DeleteFunc(keep, func(p resume.Part) bool { return slices.Contains(changed, p.Number) })
+		send = append(send, changed...)
+	}
+	for _, p := range append(keep, adopted...) {
+		s.parts[p.Number] = p
+	}
+	slices.Sort(send)
+	var onServer int64
+	for _, p := range s.parts {
+		onServer += p.Size
+	}
+	s.res.Resumed, s.res.PartsKept = true, len(s.parts)
+	s.ev.plan(s.id.Size, s.plan.Count, onServer, len(s.parts))
+	s.ev.emit(Resumed{UploadID: s.uploadID, Parts: int(s.plan.Count), OnServer: len(s.parts), Adopted: len(adopted),
+		Mismatched: mismatched, ToSend: len(send), BytesOnServer: onServer})
+	return send, nil
+}
+
+// finishedElsewhere records that the journal's upload was completed already
+// (by a run whose answer was lost, say).
+func (s *session) finishedElsewhere(d decision) {
+	st := s.state
+	r := s.res
+	r.AlreadyComplete, r.Resumed = true, true
+	r.UploadID, r.Parts, r.PartSize, r.PartsKept = st.UploadID, d.plan.Count, d.plan.PartSize, int(d.plan.Count)
+	r.Verified, r.Checksum = d.verified, d.value
+	if strings.Contains(d.verified, "ETag") {
+		r.ETag = d.value
+	}
+	s.ev.emit(Completed{ETag: r.ETag})
+	s.ev.emit(Verified{Method: d.verified, Value: d.value})
+}
+
+// partsSorted returns the parts Complete will name, in order.
+func (s *session) partsSorted() []resume.Part {
+	s.mu.Lock()
+	parts := make([]resume.Part, 0, len(s.parts))
+	for _, p := range s.parts {
+		parts = append(parts, p)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(parts, func(a, b resume.Part) int { return int(a.Number) - int(b.Number) })
+	return parts
+}
+
+func (s *session) partDone(p resume.Part) {
+	s.mu.Lock()
+	s.parts[p.Number] = p
+	s.res.PartsSent++
+	s.res.BytesSent += p.Size
+	s.mu.Unlock()
+}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"errors"
+)
+
+// Error kinds the CLI must tell apart. Errors returned by s3up wrap exactly
+// one of them (test with errors.Is); the chain keeps the original SDK error
+// for detail. Package s3up re-exports them.
+var (
+	// ErrBadInput: the request cannot work as given (missing file, bad part
+	// size, malformed destination, an option the store refuses).
+	ErrBadInput = errors.New("bad input")
+	// ErrAccess: credentials missing, rejected or expired, or access denied.
+	ErrAccess = errors.New("access denied")
+	// ErrNoBucket: the destination bucket does not exist.
+	ErrNoBucket = errors.New("bucket does not exist")
+	// ErrState: the local resume state cannot be used (corrupt, from a newer
+	// version, or recorded with different options); --fresh discards it.
+	ErrState = errors.New("resume state unusable")
+	// ErrBusy: another s3up process is driving the same upload.
+	ErrBusy = errors.New("upload in progress elsewhere")
+	// ErrVerify: the completed object does not match the source.
+	ErrVerify = errors.New("verification failed")
+	// ErrTransient: the upload failed for a reason a rerun may overcome
+	// (network, throttling, server errors after retries). State is kept.
+	ErrTransient = errors.New("temporary failure")
+)
+
+// Kinds lists every kind, for code that must find the one an error carries.
+var Kinds = []error{ErrBadInput, ErrAccess, ErrNoBucket, ErrState, ErrBusy, ErrVerify, ErrTransient}
+
+// UploadError carries the recovery data of a failed or interrupted upload.
+// An error whose chain holds an UploadError with a StatePath left resume
+// state behind: rerunning resumes once the cause is gone.
+type UploadError struct {
+	Op        string // what failed, e.g. "upload part 17"
+	UploadID  string // multipart upload id, "" if none was created
+	StatePath string // sidecar holding the progress, "" if none
+	Err       error
+}
+
+func (e *UploadError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *UploadError) Unwrap() error { return e.Err }
+
+// kindError attaches a kind to an error without changing its message.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// WithKind attaches kind to err (unless err already carries it).
+func WithKind(kind, err error) error {
+	if err == nil || errors.Is(err, kind) {
+		return err
+	}
+	return &kindError{kind: kind, err: err}
+}
+
+// KindOf returns the kind err carries, or nil.
+func KindOf(err error) error {
+	for _, k := range Kinds {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}

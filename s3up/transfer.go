@@ -1,0 +1,318 @@
+package s3up
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/store"
+)
+
+// sendParts uploads the given parts, at most Concurrency at a time, and
+// journals each as soon as the server acknowledges it.
+//
+// When ctx is cancelled (an interrupt), no new part starts; parts in flight
+// get Options.Grace to finish so their bytes are not wasted, then are cut.
+// A part that fails for good (after the SDK's retries) stops new parts; a
+// failure no rerun can fix (access denied, a refused option) also cuts the
+// parts in flight at once, since their outcome no longer matters.
+func (s *session) sendParts(ctx context.Context, parts []int32) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	partCtx, cancelParts := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelParts(nil)
+	stop := context.AfterFunc(ctx, func() {
+		if s.opts.Grace < 0 {
+			cancelParts(context.Canceled)
+			return
+		}
+		t := time.AfterFunc(s.opts.Grace, func() { cancelParts(context.Canceled) })
+		context.AfterFunc(partCtx, func() { t.Stop() })
+	})
+	defer stop()
+
+	var g errgroup.Group
+	g.SetLimit(s.opts.Concurrency)
+	var failed error
+	var mu = &s.mu
+	setFailed := func(err error) {
+		mu.Lock()
+		if failed == nil {
+			failed = err
+		}
+		mu.Unlock()
+		if !errors.Is(store.Classify(err), ErrTransient) {
+			cancelParts(err)
+		}
+	}
+	hasFailed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return failed != nil
+	}
+	for _, n := range parts {
+		// The slot is taken before the part is read or a goroutine started.
+		if ctx.Err() != nil || hasFailed() {
+			break
+		}
+		g.Go(func() error {
+			if ctx.Err() != nil || hasFailed() {
+				return nil
+			}
+			p, err := s.uploadPart(partCtx, n)
+			if err == nil {
+				if err = s.sc.Append(p); err != nil {
+					err = store.WithKind(ErrState, fmt.Errorf("record part %d in %s: %w", n, s.sc.Path(), err))
+				}
+			}
+			if err != nil {
+				setFailed(err)
+				return nil
+			}
+			s.partDone(p)
+			s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
+			return nil
+		})
+	}
+	g.Wait()
+	if failed != nil && ctx.Err() == nil {
+		return s.failure(failed)
+	}
+	if ctx.Err() != nil {
+		return s.interrupted(ctx.Err())
+	}
+	return nil
+}
+
+// interrupted is the error of a run stopped by ctx: the state is kept.
+func (s *session) interrupted(cause error) error {
+	return &UploadError{Op: "upload interrupted", UploadID: s.uploadID, StatePath: s.sc.Path(), Err: cause}
+}
+
+// failure gives a part's error the upload's recovery data and its kind.
+func (s *session) failure(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return s.interrupted(err)
+	}
+	var ue *UploadError
+	if !errors.As(err, &ue) {
+		ue = &UploadError{Op: "upload", Err: err}
+		err = ue
+	}
+	ue.UploadID, ue.StatePath = s.uploadID, s.sc.Path()
+	return store.Classify(err)
+}
+
+// uploadPart sends part n. By default the part is read twice from the source
+// and never held in memory: once to compute every digest in a single pass
+// (checksum, payload SHA-256 when signing, MD5 when checking the ETag), once
+// as the request body. A retry by the SDK rewinds the section reader and
+// reads the source again.
+func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
+	size := s.plan.PartSizeOf(n)
+	op := fmt.Sprintf("upload part %d", n)
+	if s.w.trailer {
+		return s.uploadPartTrailer(ctx, n, size)
+	}
+	req := s.w.request()
+	var sums checksum.Sums
+	if !req.Empty() {
+		var read int64
+		var err error
+		sums, read, err = checksum.Hash(s.section(n), req)
+		if err != nil || read != size {
+			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, errOrShort(err)))}
+		}
+	}
+	// With nothing to hash before sending, the body is read once, by the
+	// send, and the local digest is computed on the way.
+	body := s.body(ctx, n, size)
+	if s.w.alg == checksum.None {
+		body.tee = digestAlg.New()
+	}
+	in := &s3.UploadPartInput{
+		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), UploadId: aws.String(s.uploadID),
+		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size),
+	}
+	if s.w.alg == checksum.MD5 {
+		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sums.MD5))
+	} else if s.w.alg.Flexible() {
+		checksum.OfUploadPart(in).Set(s.w.alg, sums.Checksum)
+		in.ChecksumAlgorithm = s.w.alg.SDK()
+	}
+	payloadHash := "UNSIGNED-PAYLOAD"
+	if s.w.signPayload() {
+		payloadHash = sums.SHA256
+	}
+	callOpts := []func(*s3.Options){store.WithPayloadHash(payloadHash), store.WithErrorBodyCheck()}
+	if s.w.checkETags() {
+		callOpts = append(callOpts, store.WithETagCheck(n, sums.MD5))
+	}
+	out, err := s.client().UploadPart(ctx, in, callOpts...)
+	if err != nil {
+		body.withdraw()
+		return resume.Part{}, &UploadError{Op: op, Err: err}
+	}
+	p := resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: sums.Checksum}
+	if body.tee != nil {
+		if !body.whole() {
+			body.withdraw()
+			return resume.Part{}, &UploadError{Op: op, Err: store.WithKind(ErrTransient, errors.New("the part's bytes were not all read"))}
+		}
+		p.Digest = digestOf(digestAlg, base64.StdEncoding.EncodeToString(body.tee.Sum(nil)))
+	}
+	if err := s.acknowledged(p, checksum.OfUploadPartOutput(out).Get(s.w.alg)); err != nil {
+		body.withdraw()
+		return resume.Part{}, &UploadError{Op: op, Err: err}
+	}
+	return p, nil
+}
+
+// acknowledged checks a part's answer: an ETag, and the server's checksum
+// (where it shows one) equal to the local one.
+func (s *session) acknowledged(p resume.Part, serverSum string) error {
+	if p.ETag == "" {
+		return store.WithKind(ErrTransient, errors.New("server answered without an ETag"))
+	}
+	if serverSum != "" && p.Checksum != "" && serverSum != p.Checksum {
+		return store.WithKind(ErrTransient, fmt.Errorf("server stored checksum %s, local bytes have %s", serverSum, p.Checksum))
+	}
+	return nil
+}
+
+// uploadPartTrailer sends part n over HTTPS in one read of the source: the
+// SDK streams the body with aws-chunked encoding, computes the checksum of
+// the bytes it reads and appends it as a trailer; that same value goes into
+// the journal. If the SDK does not report it, the part is read again.
+func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (resume.Part, error) {
+	body := s.body(ctx, n, size)
+	in := &s3.UploadPartInput{
+		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), UploadId: aws.String(s.uploadID),
+		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size), ChecksumAlgorithm: s.w.alg.SDK(),
+	}
+	op := fmt.Sprintf("upload part %d", n)
+	out, err := s.client().UploadPart(ctx, in, store.WithErrorBodyCheck())
+	if err != nil {
+		body.withdraw()
+		return resume.Part{}, &UploadError{Op: op, Err: err}
+	}
+	var local string
+	if m, ok := s3.GetComputedInputChecksumsMetadata(out.ResultMetadata); ok {
+		local = m.ComputedChecksums[string(s.w.alg.SDK())]
+	}
+	if local == "" {
+		sums, read, err := checksum.Hash(s.section(n), checksum.Request{Alg: s.w.alg})
+		if err != nil || read != size {
+			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, errOrShort(err)))}
+		}
+		local = sums.Checksum
+	}
+	p := resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: local}
+	if err := s.acknowledged(p, checksum.OfUploadPartOutput(out).Get(s.w.alg)); err != nil {
+		body.withdraw()
+		return resume.Part{}, &UploadError{Op: op, Err: err}
+	}
+	return p, nil
+}
+
+func (s *session) section(n int32) *io.SectionReader {
+	return io.NewSectionReader(s.src, s.plan.Offset(n), s.plan.PartSizeOf(n))
+}
+
+func (s *session) body(ctx context.Context, n int32, size int64) *partReader {
+	return &partReader{sec: s.section(n), size: size, ev: s.ev, lim: s.u.limiter, ctx: ctx}
+}
+
+func errOrShort(err error) error {
+	if err != nil {
+		return err
+	}
+	return errors.New("file is shorter than when the upload started")
+}
+
+// partReader is a part's request body: a section of the source that counts
+// progress and honours the bandwidth limit. Seeking back (an SDK retry)
+// takes back the rewound bytes. With tee set, it hashes the bytes as they
+// are sent, so a part needs no read before the send.
+type partReader struct {
+	sec      *io.SectionReader
+	size     int64
+	ev       *emitter
+	lim      *rate.Limiter
+	ctx      context.Context
+	tee      hash.Hash
+	pos      int64 // current offset within the part
+	reported int64 // bytes counted as progress so far
+	hashed   int64 // bytes fed to tee
+}
+
+func (r *partReader) Read(p []byte) (int, error) {
+	if r.lim != nil && len(p) > r.lim.Burst() {
+		// WaitN refuses more than the burst: a limit below the HTTP
+		// client's 32 KiB reads would fail every part.
+		p = p[:r.lim.Burst()]
+	}
+	n, err := r.sec.Read(p)
+	if n > 0 && r.lim != nil {
+		if werr := r.lim.WaitN(r.ctx, n); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if r.tee != nil && n > 0 && r.pos == r.hashed {
+		r.tee.Write(p[:n])
+		r.hashed += int64(n)
+	}
+	r.pos += int64(n)
+	if r.pos > r.reported {
+		r.ev.addBytes(r.pos - r.reported)
+		r.reported = r.pos
+	}
+	return n, err
+}
+
+func (r *partReader) Seek(off int64, whence int) (int64, error) {
+	pos, err := r.sec.Seek(off, whence)
+	if err != nil {
+		return pos, err
+	}
+	r.pos = pos
+	if pos < r.reported {
+		r.ev.addBytes(pos - r.reported)
+		r.reported = pos
+	}
+	if r.tee != nil && pos < r.hashed {
+		// A retry rewinds the body; hash it again from the start.
+		r.tee.Reset()
+		r.hashed = 0
+		if pos != 0 {
+			// Only a rewind to 0 is ever needed; anything else must not
+			// leave a digest of the wrong bytes.
+			r.hashed = -1
+		}
+	}
+	return pos, nil
+}
+
+// whole reports whether tee saw the part's bytes exactly once, in order.
+func (r *partReader) whole() bool { return r.hashed == r.size }
+
+// withdraw takes back the progress of a part that failed, so totals count
+// only acknowledged bytes plus bytes in flight.
+func (r *partReader) withdraw() {
+	if r.reported != 0 {
+		r.ev.addBytes(-r.reported)
+		r.reported = 0
+	}
+}
