@@ -149,7 +149,7 @@ func TestResumeKillCycles(t *testing.T) {
 	})
 }
 
-// TestResumeTableRows provokes each row of DESIGN.md's reconciliation table.
+// TestResumeTableRows provokes each row of the reconciliation table (README "How resume works").
 func TestResumeTableRows(t *testing.T) {
 	s3test.ForEach(t, func(t *testing.T, srv *s3test.Server) {
 		bucket := srv.NewBucket(t)

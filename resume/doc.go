@@ -5,17 +5,19 @@
 //
 // # The sidecar
 //
-// Each (source file, destination) pair has one sidecar file; SidecarPath names it. By default
-// it is a hidden file next to the source (".big.iso.s3up-1a2b3c4d5e6f"); with a state
-// directory it is "big.iso-<16 hex digits>.s3up" there. The hash covers the destination (and,
-// in a state directory, the source's absolute path), so one file sent to two places has two
-// sidecars.
+// Each (source file, destination) pair has one sidecar file (the journal); SidecarPath names it:
+// "big.iso-<16 hex digits>.s3up" in the state directory, which is $XDG_STATE_HOME/s3up, else
+// ~/.local/state/s3up (DefaultStateDir; mode 0700), or the one the user names. The hash covers
+// the source's absolute path and the destination (endpoint normalised by the engine), so one
+// file sent to two places has two sidecars and two files of one name never share one. Versions
+// before the state directory kept the sidecar next to the source (LegacySidecarPath); the engine
+// moves such a file into the state directory the first time it sees it.
 //
 // A sidecar is a text file of JSON lines. Line 1 is the header, the upload's fixed facts:
 //
 //	{"s3up_sidecar":1,"version":1,"upload_id":"…","destination":{"endpoint":"","bucket":"b","key":"k"},
-//	 "source":{"path":"/data/big.iso","size":…,"mtime":"…","fingerprint":"…"},
-//	 "part_size":16777216,"part_count":380,"checksum":"CRC32C","object_options":{…},"created_at":"…"}
+//	 "source":{"path":"/data/big.iso","size":…,"mtime":"…","fingerprint":"…","dev":…,"ino":…,"ctime":"…"},
+//	 "part_size":16777216,"part_count":380,"checksum":"crc32c","object_options":{…},"created_at":"…"}
 //
 // (shown wrapped; it is one line). The "s3up_sidecar" key marks the file as a sidecar and
 // carries the format version. Every further line records one part the server acknowledged:
@@ -23,8 +25,11 @@
 //	{"n":17,"size":16777216,"etag":"\"9b2cf535f27731c974343645a3985328\"","sum":"yZRlqg=="}
 //
 // The ETag is kept verbatim, quotes included, because CompleteMultipartUpload wants it back
-// exactly; "sum" is the part checksum in the wire encoding of the header's algorithm. Several
-// records for one part number may exist (a part re-sent on a later run): the last one wins.
+// exactly; "sum" is the part checksum in the wire encoding of the header's algorithm. A part
+// sent with no checksum carries a local "digest" ("crc32c:BASE64") instead, so a resume can
+// still prove the part against the source. Several records for one part number may exist (a
+// part re-sent on a later run): the last one wins. Fields added after version 1 (dev, ino,
+// ctime, digest) are optional: older sidecars lack them and older readers ignore them.
 //
 // A sidecar holds no credentials, only what is shown above, and is created with mode 0600.
 //
@@ -33,9 +38,10 @@
 // A crash at any instant leaves a sidecar that Load reads, and that never claims more than the
 // server acknowledged:
 //
-//   - Create and Compact write a whole new file under a fixed temporary name next to the
-//     sidecar, fsync it, rename it over the sidecar and fsync the directory. A crash leaves
-//     either the old file or the new one, never a mix.
+//   - Create and Compact write a whole new file under a random temporary name next to the
+//     sidecar (created exclusively, O_EXCL), fsync it, rename it over the sidecar and fsync the
+//     directory. A crash leaves either the old file or the new one, never a mix, and at most a
+//     stray temporary file, which Remove deletes.
 //   - Append adds one record with a single write of a whole line, then fdatasync, and only then
 //     returns; the engine records a part only after UploadPart succeeded. Earlier bytes are never
 //     rewritten, so a crash can damage only the last line: it may lack its newline, or be
@@ -54,8 +60,11 @@
 // # Locking
 //
 // Lock takes an exclusive, non-blocking flock(2) on "<sidecar>.lock" before anything reads or
-// writes the sidecar, so two s3up runs never drive one upload; the second gets ErrLocked at
-// once. flock locks belong to an open file, so a second Lock in the same process fails too.
+// writes the sidecar, so two s3up runs never drive one upload; the second gets ErrLocked after
+// trying for a second (long enough to wait out the shared lock `s3up status` takes for a few
+// microseconds to see whether a put is running). The lock file and the sidecar are opened
+// without following symbolic links, and anything that is not a regular file is refused, so a
+// link planted in a shared directory never makes s3up write elsewhere. flock locks belong to an open file, so a second Lock in the same process fails too.
 // The kernel drops the lock when the process dies, so a kill -9 leaves no stale lock to clean.
 // Close keeps the lock file (deleting it would let two processes lock two different files);
 // Remove deletes it while still holding the lock, and Lock rechecks after locking that the file
@@ -64,16 +73,19 @@
 // # Resuming
 //
 // CheckResumable compares the header with the source as it is now (path, size, mtime,
-// fingerprint: any change means ErrSourceChanged, and the upload must start over) and with the
+// fingerprint, and device, inode and ctime where both sides have them: any change means
+// ErrSourceChanged, and the upload must start over) and with the
 // destination and object options given now (any change means ErrOptionsChanged). Part size and
 // checksum algorithm may differ: a resume keeps the recorded ones.
 //
 // Then Reconcile compares the sidecar's records with the server's ListParts answer, because the
 // two drift: a crash between UploadPart and Append leaves a part the sidecar does not know; a
-// store may drop parts. For each planned part:
+// store may drop parts; some stores (SeaweedFS) keep every upload of a part number and list
+// them all, so every entry of a number is considered and the result never depends on their
+// order. For each planned part:
 //
 //	sidecar says                 server says                          action
-//	part done, ETag E, size S    present, ETag E, size S              Skip
+//	part done, ETag E, size S    an entry with ETag E, size S         Skip
 //	part done                    missing                              Upload
 //	part done, ETag E            present, other ETag/size/checksum    Upload
 //	nothing                      present, planned size                Verify
@@ -83,8 +95,10 @@
 //
 // Skip requires the sidecar's size to equal the plan's, and checksums to agree where both sides
 // have one. ETags are compared verbatim, tolerating a missing pair of quotes on one side.
-// Verify means: adopt the server's part only if the checksum of the local bytes matches the
-// server's ETag or checksum, else re-send it. Server parts numbered outside the plan are
+// Verify means: adopt a server entry (any of Decision.Candidates) only if the checksum of the
+// local bytes matches its checksum or MD5 ETag, else re-send the part. Skip is not blind trust
+// either: before Complete the engine reads every kept part again and compares it with the
+// journal, so a source edited in place is never completed as a mix of old and new bytes. Server parts numbered outside the plan are
 // reported in Reconciliation.Extra and never completed.
 //
 // What this package does not decide: NoSuchUpload (the upload was completed or aborted behind

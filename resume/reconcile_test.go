@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestReconcileTable runs the reconciliation table of DESIGN.md row by row; each case is named
+// TestReconcileTable runs the reconciliation table (package doc, README "How resume works") row by row; each case is named
 // "sidecar says / server says -> action".
 func TestReconcileTable(t *testing.T) {
 	const size = 5 << 20

@@ -64,7 +64,7 @@ type decision struct {
 	verified, value string                // stepDone: what matched
 }
 
-// decide is the resume table of DESIGN.md as one pure function: it takes
+// decide is the resume table (README "How resume works") as one pure function: it takes
 // everything known and says what to do next. It never signals the next step
 // by mutating its inputs.
 func decide(f facts) decision {

@@ -250,4 +250,3 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
-

@@ -3,6 +3,7 @@ package s3up
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -225,3 +226,5 @@ func errKind(err error) string {
 }
 
 var _ io.ReaderAt = (*memSource)(nil)
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -27,7 +27,18 @@ if [[ -z "${S3UP_TEST_ENDPOINT:-}" ]]; then
 	bash scripts/install-servers.sh "${servers[@]}" >/dev/null
 fi
 
-echo "== go test"
 # A requested server that cannot start must fail the run, never skip it.
 export S3UP_TEST_DISALLOW_SKIP="${S3UP_TEST_DISALLOW_SKIP:-1}"
-go test -count=1 -timeout 40m "$@" ./...
+# Tests never touch the user's own resume state.
+XDG_STATE_HOME="$(mktemp -d)"
+export XDG_STATE_HOME
+trap 'rm -rf "$XDG_STATE_HOME"' EXIT
+
+echo "== unit tests (-race)"
+# The unit packages run under the race detector: the engine uploads parts
+# concurrently, and its tests drive it against an in-memory fake.
+unit=$(go list ./... | grep -v '/integration')
+go test -race -count=1 -timeout 20m "$@" $unit
+
+echo "== integration tests"
+go test -count=1 -timeout 40m "$@" ./integration/...
