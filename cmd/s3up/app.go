@@ -22,7 +22,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, flagsFirst(app, args))
 	code := exitCode(err)
-	if err != nil && !errors.Is(err, errReported) {
+	if err != nil {
 		var ce cli.ExitCoder
 		if errors.As(err, &ce) && ce.Error() == "" {
 			return code
@@ -79,10 +79,6 @@ func flagsFirst(app *cli.App, args []string) []string {
 	return append(out, tail...)
 }
 
-// errReported wraps an error that a command already printed (several
-// sources in one put); run only turns it into an exit code.
-var errReported = errors.New("reported")
-
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "s3up",
@@ -92,7 +88,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 (dropped link, kill -9, reboot) by sending only the parts the server does not hold.
 
 Exit codes: 0 done; 1 failed but resumable (rerun the same command);
-2 bad input or usage (nothing was sent); 130 interrupted (state kept).`,
+2 bad input or usage (nothing was sent); 3 failed after the upload started,
+fix the cause (credentials, permissions) then rerun to resume; 130 / 143
+interrupted by SIGINT / SIGTERM (state kept).`,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
