@@ -26,9 +26,13 @@ type Part struct {
 	Size     int64  `json:"size"`
 	ETag     string `json:"etag"`          // verbatim as the server returned it, quotes included
 	Checksum string `json:"sum,omitempty"` // checksum in the wire encoding of Header.ChecksumAlgorithm (e.g. base64 CRC32C); "" if none
-	// Digest is a local digest ("crc32c:BASE64") journalled when Checksum cannot prove the part
-	// (no checksum on the wire): a resume checks the source against it.
+	// Digest is a local digest ("crc32c:BASE64") journalled when Checksum is not a CRC32C (no
+	// checksum, or Content-MD5 on the wire): a resume checks the source against it, and a store
+	// that reports a whole-object CRC32C of its own (GCS) is checked with it.
 	Digest string `json:"digest,omitempty"`
+	// CRC64ECMA is the part's CRC-64/ECMA in decimal, journalled for stores that report one of
+	// their own (Tencent COS, Alibaba OSS), "" otherwise.
+	CRC64ECMA string `json:"crc64ecma,omitempty"`
 	// LastModified is when the server stored the part (from ListParts; never journalled).
 	LastModified time.Time `json:"-"`
 }

@@ -2,6 +2,7 @@ package s3up
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/checksum"
 	"github.com/s3up/s3up/s3up/store"
 )
 
@@ -22,7 +24,7 @@ func (s *session) create(ctx context.Context, d decision) ([]int32, error) {
 		return nil, err
 	}
 	s.plan = plan
-	s.w = newWire(s.opts, s.opts.Checksum, s.u.client.Info.TLS, plan.PartSize)
+	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, plan.PartSize)
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)}
 	s.opts.Object.applyCreate(in, s.res.Source)
 	if s.w.alg.Flexible() {
@@ -30,6 +32,19 @@ func (s *session) create(ctx context.Context, d decision) ([]int32, error) {
 		in.ChecksumType = s.w.alg.Type()
 	}
 	id, err := s.createUpload(ctx, in)
+	if err != nil && s.w.alg.Flexible() && errors.Is(err, ErrBadInput) {
+		// A store that refuses flexible checksums refuses an upload that
+		// declares one (B2: "Unsupported header 'x-amz-checksum-algorithm'";
+		// R2 before 2025: 501 NotImplemented). Whatever the wording: if the
+		// same upload without the checksum is accepted, the checksum was
+		// the reason, and parts carry Content-MD5 instead.
+		in.ChecksumAlgorithm, in.ChecksumType = "", ""
+		if id2, err2 := s.createUpload(ctx, in); err2 == nil {
+			s.learn(refusedChecksumWhy(err), func(p *store.Profile) { p.RefusesChecksums = true })
+			s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, plan.PartSize)
+			id, err = id2, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3up/s3up/resume"
@@ -29,15 +28,6 @@ type facts struct {
 
 	headed bool        // HeadObject was asked (after gone)
 	object *objectHead // its answer; nil if there is no object at the key
-}
-
-// objectHead is what HeadObject says about an object.
-type objectHead struct {
-	size    int64
-	etag    string
-	sum     string             // checksum of the upload's algorithm, "" if not shown
-	sumType types.ChecksumType // COMPOSITE or FULL_OBJECT, "" if not said
-	raw     *s3.HeadObjectOutput
 }
 
 type step int
@@ -139,20 +129,17 @@ func matchesJournal(o *objectHead, st *resume.State, plan Plan, alg checksum.Alg
 	return matchObject(o, parts, alg)
 }
 
-// matchObject compares an object with the parts it should be made of.
+// matchObject decides whether an object is exactly the given parts: a check
+// beyond its size must prove it, and none may contradict it.
 func matchObject(o *objectHead, parts []resume.Part, alg checksum.Algorithm) (method, value, why string) {
-	if alg.Flexible() && o.sum != "" {
-		want, err := objectChecksum(alg, o.sumType, parts)
-		if err == nil && checksum.Same(o.sum, want) {
-			return "size, " + alg.Label() + " checksum", o.sum, ""
-		}
-		return "", "", "the object at the key has a different checksum"
+	c := checkObject(o, parts, alg)
+	switch {
+	case c.mismatch != "":
+		return "", "", c.mismatch
+	case !c.verified():
+		return "", "", "the object at the key has the right size, but nothing the store reports proves it is this upload's result"
 	}
-	etag := strings.Trim(o.etag, `"`)
-	if md5s, ok := partMD5s(parts); ok && etag == checksum.CompositeETag(md5s) {
-		return "size, multipart ETag", etag, ""
-	}
-	return "", "", "the object at the key is not this upload's result"
+	return c.method(), c.value, ""
 }
 
 // objectChecksum is the checksum the store reports for an object made of

@@ -94,6 +94,9 @@ type Completed struct {
 type Verified struct {
 	Method string `json:"method"` // what was compared, e.g. "size, CRC32C checksum"
 	Value  string `json:"value"`
+	// NotChecked names the checks that could not run, and why (a store
+	// that does not show checksums, opaque ETags).
+	NotChecked []string `json:"not_checked,omitempty"`
 }
 
 func (Planned) eventName() string   { return "planned" }

@@ -62,7 +62,7 @@ func (s *session) complete(ctx context.Context) error {
 	if s.opts.SkipVerify {
 		return nil
 	}
-	return s.verify(ctx, parts, checksum.OfCompleteOutput(out).Get(s.w.alg), aws.ToString(out.ETag))
+	return s.verify(ctx, parts, out)
 }
 
 // completeFailed resolves a Complete whose outcome is unknown. The SDK
@@ -106,67 +106,54 @@ func (s *session) head(ctx context.Context, alg checksum.Algorithm) (*objectHead
 		return nil, store.Classify(&UploadError{Op: "check object", UploadID: s.uploadID, Err: err})
 	}
 	return &objectHead{size: aws.ToInt64(out.ContentLength), etag: aws.ToString(out.ETag),
-		sum: checksum.OfHead(out).Get(alg), sumType: out.ChecksumType, raw: out}, nil
+		sum: checksum.OfHead(out).Get(alg), sumType: out.ChecksumType, native: store.NativeOf(out.ResultMetadata), raw: out}, nil
 }
 
-// verify checks the completed object against what was computed locally: its
-// size, its checksum (as the store combines the part checksums: composite or
-// full object) and, where the store's ETags are MD5-based, its multipart
-// ETag. The parts were re-checked against the source before Complete, so a
-// match proves the object is the source.
-func (s *session) verify(ctx context.Context, parts []resume.Part, completeSum, completeETag string) error {
+// verify checks the completed object against what was computed locally
+// (checkObject): every check the store's answers allow runs, and the
+// result says which did. The parts were re-checked against the source
+// before Complete, so a match proves the object is the source.
+func (s *session) verify(ctx context.Context, parts []resume.Part, out *s3.CompleteMultipartUploadOutput) error {
 	head, err := s.head(ctx, s.w.alg)
 	if err != nil {
 		return err
 	}
-	fail := func(format string, args ...any) error {
-		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID, StatePath: s.sc.Path(),
-			Err: fmt.Errorf(format, args...)})
-	}
 	if head == nil {
-		return fail("s3://%s/%s does not exist after CompleteMultipartUpload succeeded", s.dest.Bucket, s.dest.Key)
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID, StatePath: s.sc.Path(),
+			Err: fmt.Errorf("s3://%s/%s does not exist after CompleteMultipartUpload succeeded", s.dest.Bucket, s.dest.Key)})
 	}
-	if head.size != s.id.Size {
-		return fail("s3://%s/%s has %d bytes, the source has %d", s.dest.Bucket, s.dest.Key, head.size, s.id.Size)
+	if out != nil {
+		if head.sum == "" {
+			head.sum, head.sumType = checksum.OfCompleteOutput(out).Get(s.w.alg), out.ChecksumType
+		}
+		if head.etag == "" {
+			head.etag = aws.ToString(out.ETag)
+		}
+		if head.native.CRC64Header == "" {
+			if n := store.NativeOf(out.ResultMetadata); n.CRC64Header != "" {
+				head.native.CRC64Header, head.native.CRC64 = n.CRC64Header, n.CRC64
+			}
+		}
+	}
+	return s.judge(head, checkObject(head, parts, s.w.alg))
+}
+
+// judge records what a check of the object found: an error for a mismatch,
+// else the checks that ran, with a warning when none went beyond the size.
+func (s *session) judge(head *objectHead, c objectCheck) error {
+	if c.mismatch != "" {
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID, StatePath: s.sc.Path(),
+			Err: fmt.Errorf("s3://%s/%s does not match the source: %s", s.dest.Bucket, s.dest.Key, c.mismatch)})
 	}
 	s.warnDroppedOptions(head.raw)
-	methods := []string{"size"}
-	if s.w.alg.Flexible() {
-		got := head.sum
-		if got == "" {
-			got = completeSum
-		}
-		if got != "" {
-			want, err := objectChecksum(s.w.alg, head.sumType, parts)
-			if err != nil {
-				return fail("%v", err)
-			}
-			if !checksum.Same(got, want) {
-				return fail("the object's %s checksum is %s, the parts sent give %s", s.w.alg.Label(), got, want)
-			}
-			methods = append(methods, s.w.alg.Label()+" checksum")
-			s.res.Checksum = got
-		} else {
-			s.ev.emit(Warning{Message: fmt.Sprintf("the server reports no %s checksum for the object", s.w.alg.Label())})
-		}
+	if c.opaque {
+		s.learn("its multipart ETag is not md5-of-md5s", func(p *store.Profile) { p.OpaqueETags = true })
 	}
-	// The multipart ETag proves the object is exactly the parts named; the
-	// part ETags it is built from were vouched for when each part was sent
-	// (by the server checking the checksum, Content-MD5 or signed payload
-	// hash, or by s3up comparing the ETag with the MD5 it read).
-	etag := strings.Trim(firstNonEmpty(completeETag, head.etag), `"`)
-	if md5s, ok := partMD5s(parts); ok && checksum.IsMultipartETag(etag, len(parts)) {
-		if want := checksum.CompositeETag(md5s); want != etag {
-			return fail("the object's ETag is %s, the parts sent give %s", etag, want)
-		}
-		methods = append(methods, "multipart ETag")
+	if !c.verified() {
+		s.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s could be verified (%s)", s.dest.Bucket, s.dest.Key, strings.Join(c.notes, "; "))})
 	}
-	if len(methods) == 1 {
-		s.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s could be verified: the server reports neither a %s checksum nor a multipart ETag made of part MD5s",
-			s.dest.Bucket, s.dest.Key, s.w.alg.Label())})
-	}
-	s.res.Verified = strings.Join(methods, ", ")
-	s.ev.emit(Verified{Method: s.res.Verified, Value: firstNonEmpty(s.res.Checksum, etag)})
+	s.res.Verified, s.res.Checksum = c.method(), c.value
+	s.ev.emit(Verified{Method: c.method(), Value: c.value, NotChecked: c.notes})
 	return nil
 }
 
@@ -185,61 +172,18 @@ func (s *session) warnDroppedOptions(head *s3.HeadObjectOutput) {
 		s.ev.emit(Warning{Message: fmt.Sprintf("--sse %s was accepted, but the server reports the object's encryption as %q: it may be stored unencrypted",
 			o.SSE, head.ServerSideEncryption)})
 	}
+	if o.RetentionMode != "" && !strings.EqualFold(string(head.ObjectLockMode), o.RetentionMode) {
+		s.ev.emit(Warning{Message: fmt.Sprintf("--retention-mode %s was accepted, but the server reports the object's retention as %q: it may not be protected by Object Lock",
+			o.RetentionMode, head.ObjectLockMode)})
+	}
+	if o.LegalHold && head.ObjectLockLegalHoldStatus != types.ObjectLockLegalHoldStatusOn {
+		s.ev.emit(Warning{Message: fmt.Sprintf("--legal-hold was accepted, but the server reports the object's legal hold as %q", head.ObjectLockLegalHoldStatus)})
+	}
 	// S3 omits x-amz-storage-class for STANDARD.
 	if sc := o.StorageClass; sc != "" && !strings.EqualFold(sc, "STANDARD") && !strings.EqualFold(string(head.StorageClass), sc) {
 		s.ev.emit(Warning{Message: fmt.Sprintf("--storage-class %s was accepted, but the server reports the object's storage class as %q",
 			sc, firstNonEmpty(string(head.StorageClass), "STANDARD"))})
 	}
-}
-
-// putEmpty stores a zero-byte object with one PutObject: there is nothing to
-// resume, and an empty multipart part is not accepted everywhere. A journal
-// left by an interrupted upload of the file before it was emptied is
-// handled like any changed source: its upload is aborted and it is removed.
-func (s *session) putEmpty(ctx context.Context) error {
-	if _, err := s.lockState(ctx); err != nil {
-		return err
-	}
-	d, err := s.decide(ctx)
-	if err != nil {
-		s.release()
-		return err
-	}
-	if d.next == stepRefuse {
-		s.release()
-		return d.err
-	}
-	if d.warn != "" {
-		s.ev.emit(Warning{Message: d.warn})
-	}
-	if d.abort != "" {
-		s.abortOld(ctx, d.abort, d.reason)
-	}
-	if err := s.sc.Remove(); err != nil {
-		s.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", s.sc.Path(), err)})
-	}
-	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key})
-	in := &s3.PutObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), ContentLength: aws.Int64(0)}
-	s.opts.Object.applyPut(in, s.res.Source)
-	out, err := s.client().PutObject(ctx, in)
-	if err != nil {
-		return store.Classify(&UploadError{Op: "put empty object", Err: err})
-	}
-	s.res.ETag = aws.ToString(out.ETag)
-	s.ev.emit(Completed{ETag: s.res.ETag})
-	if s.opts.SkipVerify {
-		return nil
-	}
-	head, err := s.head(ctx, "")
-	if err != nil {
-		return err
-	}
-	if head == nil || head.size != 0 {
-		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", Err: fmt.Errorf("stored object is missing or not empty")})
-	}
-	s.res.Verified = "size"
-	s.ev.emit(Verified{Method: s.res.Verified, Value: "0"})
-	return nil
 }
 
 func firstNonEmpty(s ...string) string {

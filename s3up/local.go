@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -29,12 +30,25 @@ const digestAlg = checksum.CRC32C
 func digestOf(alg checksum.Algorithm, sum string) string { return string(alg) + ":" + sum }
 
 // proofRequest is the hashing that proves a journalled part against the
-// source: its wire checksum, or, without one, the local digest.
+// source: its wire checksum, or, without one, the local digest; with the
+// CRC32C and native CRC-64 the final checks use, which a journal written
+// before they were known may lack.
 func (s *session) proofRequest() checksum.Request {
+	r := checksum.Request{Alg: s.w.alg, CRC32C: s.w.alg == checksum.MD5, CRC64ECMA: s.nativeCRC64.Load()}
 	if s.w.alg == checksum.None {
-		return checksum.Request{Alg: digestAlg}
+		r.Alg = digestAlg
 	}
-	return checksum.Request{Alg: s.w.alg}
+	return r
+}
+
+// complete fills in the digests of p that sums has and the journal lacks.
+func (s *session) completeDigests(p *resume.Part, sums checksum.Sums) {
+	if p.Digest == "" && sums.CRC32C != "" && s.w.alg != checksum.CRC32C {
+		p.Digest = digestOf(digestAlg, sums.CRC32C)
+	}
+	if p.CRC64ECMA == "" && s.nativeCRC64.Load() {
+		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
+	}
 }
 
 // proves reports whether sums (computed with proofRequest) match what the
@@ -86,7 +100,8 @@ func (s *session) hashParts(ctx context.Context, nums []int32, req checksum.Requ
 }
 
 // recheck hashes the kept parts again and returns those whose bytes no
-// longer match the journal: they are sent again, not the whole file.
+// longer match the journal: they are sent again, not the whole file. The
+// others get the digests the journal lacked.
 func (s *session) recheck(ctx context.Context, keep []resume.Part) ([]int32, error) {
 	nums := make([]int32, len(keep))
 	for i, p := range keep {
@@ -98,11 +113,13 @@ func (s *session) recheck(ctx context.Context, keep []resume.Part) ([]int32, err
 	}
 	changed := []int{}
 	var out []int32
-	for _, p := range keep {
+	for i, p := range keep {
 		if !s.proves(p, sums[p.Number]) {
 			out = append(out, p.Number)
 			changed = append(changed, int(p.Number))
+			continue
 		}
+		s.completeDigests(&keep[i], sums[p.Number])
 	}
 	s.res.BytesRechecked = read
 	s.ev.emit(Rechecked{Parts: len(keep), Bytes: read, Changed: changed})
@@ -125,10 +142,8 @@ func (s *session) adopt(ctx context.Context, ds []resume.Decision) (adopted []re
 	for i, d := range ds {
 		nums[i] = d.Number
 	}
-	req := checksum.Request{Alg: s.w.alg, MD5: true}
-	if s.w.alg == checksum.None {
-		req.Alg = digestAlg
-	}
+	req := s.proofRequest()
+	req.MD5 = true
 	sums, _, err := s.hashParts(ctx, nums, req)
 	if err != nil {
 		return nil, nil, err
@@ -146,6 +161,7 @@ func (s *session) adopt(ctx context.Context, ds []resume.Decision) (adopted []re
 		} else {
 			p.Checksum = local.Checksum
 		}
+		s.completeDigests(&p, local)
 		if err := s.sc.Append(p); err != nil {
 			return nil, nil, fmt.Errorf("%w: record adopted part %d: %w", ErrState, d.Number, err)
 		}

@@ -1,6 +1,9 @@
 package s3up
 
 import (
+	"strings"
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -15,6 +18,9 @@ type objectFields struct {
 	acl                               types.ObjectCannedACL
 	sse                               types.ServerSideEncryption
 	metadata                          map[string]string
+	lockMode                          types.ObjectLockMode
+	retainUntil                       *time.Time
+	legalHold                         types.ObjectLockLegalHoldStatus
 }
 
 func (o ObjectOptions) fields(name string) objectFields {
@@ -27,6 +33,15 @@ func (o ObjectOptions) fields(name string) objectFields {
 	if len(o.Metadata) > 0 {
 		f.metadata = o.Metadata
 	}
+	if o.RetentionMode != "" {
+		f.lockMode = types.ObjectLockMode(strings.ToUpper(o.RetentionMode))
+		if t, err := RetainUntil(o.RetainUntil, time.Now()); err == nil {
+			f.retainUntil = &t
+		}
+	}
+	if o.LegalHold {
+		f.legalHold = types.ObjectLockLegalHoldStatusOn
+	}
 	return f
 }
 
@@ -34,12 +49,14 @@ func (o ObjectOptions) applyCreate(in *s3.CreateMultipartUploadInput, name strin
 	f := o.fields(name)
 	in.ContentType, in.CacheControl, in.SSEKMSKeyId = f.contentType, f.cacheControl, f.kmsKey
 	in.StorageClass, in.ACL, in.ServerSideEncryption, in.Metadata = f.storageClass, f.acl, f.sse, f.metadata
+	in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus = f.lockMode, f.retainUntil, f.legalHold
 }
 
 func (o ObjectOptions) applyPut(in *s3.PutObjectInput, name string) {
 	f := o.fields(name)
 	in.ContentType, in.CacheControl, in.SSEKMSKeyId = f.contentType, f.cacheControl, f.kmsKey
 	in.StorageClass, in.ACL, in.ServerSideEncryption, in.Metadata = f.storageClass, f.acl, f.sse, f.metadata
+	in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus = f.lockMode, f.retainUntil, f.legalHold
 }
 
 func optString(s string) *string {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/s3up/s3up/resume"
@@ -34,13 +35,18 @@ type session struct {
 
 	mu    sync.Mutex
 	parts map[int32]resume.Part // parts on the server that Complete will name
+
+	profiles    *store.Profiles // what is remembered about stores, in the state directory
+	profMu      sync.Mutex
+	profile     store.Profile // what is known about this store
+	nativeCRC64 atomic.Bool   // the store reports a CRC-64/ECMA of each part: compute ours
 }
 
 func (s *session) client() store.S3API { return s.u.client.API }
 
 func (s *session) run(ctx context.Context) error {
-	if s.id.Size == 0 {
-		return s.putEmpty(ctx)
+	if s.id.Size < s.opts.threshold() {
+		return s.putSingle(ctx)
 	}
 	path, err := s.lockState(ctx)
 	if err != nil {
@@ -84,7 +90,19 @@ func (s *session) run(ctx context.Context) error {
 		}
 	}
 	s.res.UploadID, s.res.Parts, s.res.PartSize = s.uploadID, s.plan.Count, s.plan.PartSize
-	if err := s.sendParts(ctx, toSend); err != nil {
+	err = s.sendParts(ctx, toSend)
+	if errors.Is(err, errChecksumsRefused) && d.next == stepFresh {
+		// The store refused the first parts for their checksum: start again
+		// with Content-MD5 (remembered for this store from now on).
+		s.learn(refusedChecksumWhy(errors.Unwrap(err)), func(p *store.Profile) { p.RefusesChecksums = true })
+		s.abortOld(ctx, s.uploadID, "started again with Content-MD5")
+		if toSend, err = s.create(ctx, d); err != nil {
+			return err
+		}
+		s.res.UploadID = s.uploadID
+		err = s.sendParts(ctx, toSend)
+	}
+	if err != nil {
 		return err
 	}
 	if err := s.complete(ctx); err != nil {
@@ -104,6 +122,9 @@ func (s *session) lockState(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.profiles = store.OpenProfiles(dir)
+	s.profile = s.profiles.Get(s.dest.Endpoint)
+	s.nativeCRC64.Store(s.profile.NativeCRC64 != "")
 	path := resume.SidecarPath(dir, s.id.Path, s.dest)
 	sc, err := lockJournal(path, s.res.Source, s.dest)
 	if err != nil {

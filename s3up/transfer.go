@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -117,16 +119,17 @@ func (s *session) failure(err error) error {
 
 // uploadPart sends part n. By default the part is read twice from the source
 // and never held in memory: once to compute every digest in a single pass
-// (checksum, payload SHA-256 when signing, MD5 when checking the ETag), once
-// as the request body. A retry by the SDK rewinds the section reader and
-// reads the source again.
+// (checksum, payload SHA-256 when signing, MD5 for Content-MD5 or the ETag
+// check, the store's native CRC-64 once it is known), once as the request
+// body. A retry by the SDK rewinds the section reader and reads the source
+// again.
 func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	size := s.plan.PartSizeOf(n)
-	op := fmt.Sprintf("upload part %d", n)
 	if s.w.trailer {
-		return s.uploadPartTrailer(ctx, n, size)
+		return s.refusal(s.uploadPartTrailer(ctx, n, size))
 	}
 	req := s.w.request()
+	req.CRC64ECMA = s.nativeCRC64.Load()
 	var sums checksum.Sums
 	if !req.Empty() {
 		var read int64
@@ -147,7 +150,7 @@ func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) 
 		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size),
 	}
 	if s.w.alg == checksum.MD5 {
-		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sums.MD5))
+		in.ContentMD5 = aws.String(sums.Checksum)
 	} else if s.w.alg.Flexible() {
 		checksum.OfUploadPart(in).Set(s.w.alg, sums.Checksum)
 		in.ChecksumAlgorithm = s.w.alg.SDK()
@@ -160,34 +163,86 @@ func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) 
 	if s.w.checkETags() {
 		callOpts = append(callOpts, store.WithETagCheck(n, sums.MD5))
 	}
+	if req.CRC64ECMA {
+		callOpts = append(callOpts, store.WithNativeCRC64Check(n, sums.CRC64ECMA))
+	}
+	op := fmt.Sprintf("upload part %d", n)
 	out, err := s.client().UploadPart(ctx, in, callOpts...)
 	if err != nil {
 		body.withdraw()
-		return resume.Part{}, &UploadError{Op: op, Err: err}
+		return s.refusal(resume.Part{}, &UploadError{Op: op, Err: err})
 	}
 	p := resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: sums.Checksum}
-	if body.tee != nil {
+	switch {
+	case body.tee != nil:
 		if !body.whole() {
 			body.withdraw()
 			return resume.Part{}, &UploadError{Op: op, Err: store.WithKind(ErrTransient, errors.New("the part's bytes were not all read"))}
 		}
 		p.Digest = digestOf(digestAlg, base64.StdEncoding.EncodeToString(body.tee.Sum(nil)))
+	case s.w.alg == checksum.MD5:
+		p.Digest = digestOf(digestAlg, sums.CRC32C)
 	}
-	if err := s.acknowledged(p, checksum.OfUploadPartOutput(out).Get(s.w.alg)); err != nil {
+	if req.CRC64ECMA {
+		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
+	}
+	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
 		body.withdraw()
 		return resume.Part{}, &UploadError{Op: op, Err: err}
 	}
 	return p, nil
 }
 
-// acknowledged checks a part's answer: an ETag, and the server's checksum
-// (where it shows one) equal to the local one.
-func (s *session) acknowledged(p resume.Part, serverSum string) error {
+// refusal turns the error of a part that carried a flexible checksum into
+// errChecksumsRefused when the store refused the checksum itself, and no
+// part of the upload has been stored yet: the upload then starts over with
+// Content-MD5.
+func (s *session) refusal(p resume.Part, err error) (resume.Part, error) {
+	if err == nil || !s.w.alg.Flexible() || !refusesChecksums(err) {
+		return p, err
+	}
+	s.mu.Lock()
+	none := len(s.parts) == 0
+	s.mu.Unlock()
+	if !none {
+		return p, err
+	}
+	return p, fmt.Errorf("%w: %w", errChecksumsRefused, err)
+}
+
+// acknowledged checks a part's answer: an ETag; the server's checksum (where
+// it shows one) equal to the local one; the store's native CRC-64 (where it
+// reports one) equal to the local bytes'. It learns what the answer tells
+// about the store.
+func (s *session) acknowledged(ctx context.Context, p *resume.Part, serverSum string, md middleware.Metadata) error {
 	if p.ETag == "" {
 		return store.WithKind(ErrTransient, errors.New("server answered without an ETag"))
 	}
 	if serverSum != "" && p.Checksum != "" && serverSum != p.Checksum {
 		return store.WithKind(ErrTransient, fmt.Errorf("server stored checksum %s, local bytes have %s", serverSum, p.Checksum))
+	}
+	if serverSum == "" && s.w.alg.Flexible() && !s.storeProfile().HidesChecksums {
+		s.learn("it accepts S3 flexible checksums but does not show them in its answers", func(pr *store.Profile) { pr.HidesChecksums = true })
+	}
+	nat := store.NativeOf(md)
+	if nat.CRC64Header == "" {
+		return nil
+	}
+	if !s.nativeCRC64.Swap(true) {
+		s.learn(fmt.Sprintf("it reports a CRC-64/ECMA of every part and object (%s), which s3up compares with its own", nat.CRC64Header),
+			func(pr *store.Profile) { pr.NativeCRC64 = nat.CRC64Header })
+	}
+	if p.CRC64ECMA == "" {
+		// Sent before the store's CRC-64 was known: read the part again.
+		sums, read, err := checksum.Hash(ctxReader{ctx, s.section(p.Number)}, checksum.Request{CRC64ECMA: true})
+		if err != nil || read != p.Size {
+			return store.WithKind(ErrTransient, fmt.Errorf("read part %d again: %v", p.Number, errOrShort(err)))
+		}
+		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
+	}
+	if want := strconv.FormatUint(nat.CRC64, 10); want != p.CRC64ECMA {
+		local, _ := strconv.ParseUint(p.CRC64ECMA, 10, 64)
+		return store.CRC64Mismatch(p.Number, nat.CRC64Header, nat.CRC64, local)
 	}
 	return nil
 }
@@ -220,7 +275,7 @@ func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (r
 		local = sums.Checksum
 	}
 	p := resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: local}
-	if err := s.acknowledged(p, checksum.OfUploadPartOutput(out).Get(s.w.alg)); err != nil {
+	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
 		body.withdraw()
 		return resume.Part{}, &UploadError{Op: op, Err: err}
 	}

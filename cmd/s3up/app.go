@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -196,24 +195,11 @@ func parseRate(s string) (int64, error) {
 
 // parseAge accepts Go durations and whole days: 7d, 36h, 90m, 1d12h.
 func parseAge(s string) (time.Duration, error) {
-	bad := usagef("--older-than %q is not a duration (examples: 7d, 36h, 90m, 1d12h)", s)
-	s = strings.TrimSpace(s)
-	var days int64
-	if before, after, ok := strings.Cut(s, "d"); ok {
-		n, err := strconv.ParseInt(before, 10, 64)
-		if err != nil || n < 0 || n > 100*365 {
-			return 0, bad
-		}
-		days, s = n, after
+	d, err := s3up.ParseAge(s)
+	if err != nil {
+		return 0, usagef("--older-than %q is not a duration (examples: 7d, 36h, 90m, 1d12h)", s)
 	}
-	var d time.Duration
-	if s != "" {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil || d < 0 {
-			return 0, bad
-		}
-	}
-	return time.Duration(days)*24*time.Hour + d, nil
+	return d, nil
 }
 
 // parseSourceDest reads the SOURCE s3://BUCKET/KEY arguments of status and

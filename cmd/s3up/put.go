@@ -31,6 +31,7 @@ Examples:
   s3up put --fresh backup.tar s3://backups/backup.tar   # discard old progress`,
 		Flags: append(connFlags(),
 			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
+			&cli.StringFlag{Name: "multipart-threshold", Usage: "files from this size go as a multipart upload; smaller ones in one PutObject (default: the part size)"},
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
 			&cli.StringFlag{Name: "checksum", Value: string(checksum.Default), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
 			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed only for --checksum none over plain HTTP), signed, unsigned"},
@@ -47,6 +48,9 @@ Examples:
 			&cli.StringFlag{Name: "sse-kms-key-id", Usage: "KMS key id for --sse aws:kms"},
 			&cli.StringFlag{Name: "acl", Usage: "canned ACL, e.g. private, bucket-owner-full-control"},
 			&cli.StringFlag{Name: "cache-control", Usage: "Cache-Control header"},
+			&cli.StringFlag{Name: "retention-mode", Usage: "S3 Object Lock retention: GOVERNANCE or COMPLIANCE (with --retain-until; the bucket needs Object Lock)"},
+			&cli.StringFlag{Name: "retain-until", Usage: "Object Lock retention date (2027-01-31, RFC 3339) or duration from the upload (30d, 36h)"},
+			&cli.BoolFlag{Name: "legal-hold", Usage: "put an S3 Object Lock legal hold on the object"},
 		),
 		Action: runPut,
 	}
@@ -87,6 +91,14 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 		}
 		o.PartSizeExplicit = true
 	}
+	if s := c.String("multipart-threshold"); s != "" {
+		if o.MultipartThreshold, err = parseSize("multipart-threshold", s); err != nil {
+			return nil, err
+		}
+		if o.MultipartThreshold < 1 {
+			return nil, usagef("--multipart-threshold must be at least 1 byte")
+		}
+	}
 	pa.conc = c.Int("concurrency")
 	if pa.conc < 1 || pa.conc > s3up.MaxConcurrency {
 		return nil, usagef("--concurrency %d is out of range 1..%d", pa.conc, s3up.MaxConcurrency)
@@ -109,12 +121,15 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 		}
 	}
 	o.Object = s3up.ObjectOptions{
-		ContentType:  c.String("content-type"),
-		CacheControl: c.String("cache-control"),
-		StorageClass: c.String("storage-class"),
-		ACL:          c.String("acl"),
-		SSE:          c.String("sse"),
-		SSEKMSKeyID:  c.String("sse-kms-key-id"),
+		ContentType:   c.String("content-type"),
+		CacheControl:  c.String("cache-control"),
+		StorageClass:  c.String("storage-class"),
+		ACL:           c.String("acl"),
+		SSE:           c.String("sse"),
+		SSEKMSKeyID:   c.String("sse-kms-key-id"),
+		RetentionMode: strings.ToUpper(c.String("retention-mode")),
+		RetainUntil:   c.String("retain-until"),
+		LegalHold:     c.Bool("legal-hold"),
 	}
 	if o.Object.SSEKMSKeyID != "" && !strings.HasPrefix(o.Object.SSE, "aws:kms") {
 		return nil, usagef("--sse-kms-key-id needs --sse aws:kms")

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
+	"hash/crc32"
 	"hash/crc64"
 	"io"
 	"sync"
@@ -16,12 +17,13 @@ type Request struct {
 	Alg       Algorithm // the part's checksum ("" or None: none)
 	SHA256    bool      // hex SHA-256 (SigV4 payload hash; a stream part's content digest)
 	MD5       bool      // raw MD5 (Content-MD5, or comparing a plain-MD5 ETag)
+	CRC32C    bool      // base64 CRC32C besides Alg (a local digest when Alg is not CRC32C)
 	CRC64ECMA bool      // CRC-64/ECMA (XZ variant): the native check of Tencent COS and Alibaba OSS
 }
 
 // Empty reports whether nothing is asked: the part need not be read to hash it.
 func (r Request) Empty() bool {
-	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.MD5 && !r.CRC64ECMA
+	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.MD5 && !r.CRC32C && !r.CRC64ECMA
 }
 
 // Sums are the digests of one part, all computed in a single read.
@@ -29,14 +31,15 @@ type Sums struct {
 	Checksum  string // base64 of Alg's digest (for MD5 too); "" for none
 	SHA256    string // hex, when asked
 	MD5       []byte // raw, when asked (or when Alg is MD5)
+	CRC32C    string // base64, when asked (or when Alg is CRC32C)
 	CRC64ECMA uint64 // when asked
 }
 
 // hasher accumulates a Request's digests, sharing one hash where two
 // requests name the same function.
 type hasher struct {
-	alg, sha, md, ecma hash.Hash
-	ws                 []io.Writer
+	alg, sha, md, crc, ecma hash.Hash
+	ws                      []io.Writer
 }
 
 func newHasher(req Request) *hasher {
@@ -58,6 +61,13 @@ func newHasher(req Request) *hasher {
 	case req.MD5:
 		h.md = md5.New()
 		h.ws = append(h.ws, h.md)
+	}
+	switch {
+	case req.Alg == CRC32C:
+		h.crc = h.alg
+	case req.CRC32C:
+		h.crc = crc32.New(crc32cTable)
+		h.ws = append(h.ws, h.crc)
 	}
 	if req.CRC64ECMA {
 		h.ecma = crc64.New(crc64ecmaTable)
@@ -83,6 +93,9 @@ func (h *hasher) sums() Sums {
 	}
 	if h.md != nil {
 		s.MD5 = h.md.Sum(nil)
+	}
+	if h.crc != nil {
+		s.CRC32C = base64.StdEncoding.EncodeToString(h.crc.Sum(nil))
 	}
 	if h.ecma != nil {
 		s.CRC64ECMA = h.ecma.(hash.Hash64).Sum64()

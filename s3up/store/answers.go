@@ -71,6 +71,7 @@ var answers = map[string]answer{
 	"InvalidChecksum":             {kind: ErrTransient, retry: true},
 	"InvalidDigest":               {kind: ErrTransient, retry: true}, // Garage: part checksum mismatch
 	"PartETagMismatch":            {kind: ErrTransient, retry: true}, // s3up's own, see WithETagCheck
+	"PartCRC64Mismatch":           {kind: ErrTransient, retry: true}, // s3up's own, see WithNativeCRC64Check
 	"IncompleteBody":              {kind: ErrTransient, retry: true},
 	// The server failed with a code rather than a 5xx status.
 	"InternalError":      {kind: ErrTransient, retry: true},

@@ -156,6 +156,7 @@ func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.UsePathStyle = pathStyle
+		o.APIOptions = append(o.APIOptions, unsignedAcceptEncoding)
 	})
 	c := &Client{API: client, Info: info}
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && cc.StallTimeout > 0 {

@@ -137,3 +137,87 @@ func WithETagCheck(part int32, want []byte) func(*s3.Options) {
 		})
 	}
 }
+
+// unsignedAcceptEncoding keeps the Accept-Encoding header out of the SigV4
+// signature. The SDK signs every header it sets, Accept-Encoding included,
+// and Google Cloud Storage's front end rewrites that header on the way in,
+// so every signed request fails with SignatureDoesNotMatch there (rclone's
+// sign_accept_encoding quirk; aws/aws-sdk-go-v2#1816). No store needs the
+// header signed: it is removed before signing and put back after.
+func unsignedAcceptEncoding(st *middleware.Stack) error {
+	type key struct{}
+	if err := st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("s3upUnsignAcceptEncodingBefore",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			if req, ok := in.Request.(*smithyhttp.Request); ok {
+				if v := req.Header.Get("Accept-Encoding"); v != "" {
+					req.Header.Del("Accept-Encoding")
+					ctx = middleware.WithStackValue(ctx, key{}, v)
+				}
+			}
+			return next.HandleFinalize(ctx, in)
+		}), "Signing", middleware.Before); err != nil {
+		return err
+	}
+	return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("s3upUnsignAcceptEncodingAfter",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			if req, ok := in.Request.(*smithyhttp.Request); ok {
+				if v, ok := middleware.GetStackValue(ctx, key{}).(string); ok {
+					req.Header.Set("Accept-Encoding", v)
+				}
+			}
+			return next.HandleFinalize(ctx, in)
+		}), "Signing", middleware.After)
+}
+
+// crc64MismatchError: the store reported a CRC-64/ECMA of the part it
+// stored (x-cos-hash-crc64ecma, x-oss-hash-crc64ecma) other than the one of
+// the bytes s3up read. Such a store ignores x-amz-checksum-*, so this is the
+// only sign of bytes damaged on the way; it is retryable, so the SDK sends
+// the part again.
+type crc64MismatchError struct {
+	part      int32
+	header    string
+	got, want uint64
+}
+
+func (e *crc64MismatchError) Error() string { return e.ErrorCode() + ": " + e.ErrorMessage() }
+func (e *crc64MismatchError) ErrorCode() string {
+	return "PartCRC64Mismatch" // s3up's own code: the server accepted the part
+}
+func (e *crc64MismatchError) ErrorMessage() string {
+	return fmt.Sprintf("the store reports %s %d for part %d, the bytes sent have %d; they were damaged on the way", e.header, e.got, e.part, e.want)
+}
+func (e *crc64MismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
+func (e *crc64MismatchError) Unwrap() error                 { return ErrTransient }
+func (e *crc64MismatchError) RetryableError() bool          { return true }
+
+// CRC64Mismatch returns the error of a part whose native CRC-64 (in header)
+// is got while the bytes sent have want.
+func CRC64Mismatch(part int32, header string, got, want uint64) error {
+	return &crc64MismatchError{part: part, header: header, got: got, want: want}
+}
+
+// WithNativeCRC64Check makes UploadPart fail, retryably, when the store
+// answers with a native CRC-64/ECMA other than want. Answers without one
+// are not judged.
+func WithNativeCRC64Check(part int32, want uint64) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("s3upNativeCRC64Check",
+				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleDeserialize(ctx, in)
+					if err != nil {
+						return out, md, err
+					}
+					resp, ok := out.RawResponse.(*smithyhttp.Response)
+					if !ok || resp.StatusCode != 200 {
+						return out, md, err
+					}
+					if n := nativeOfHeader(resp.Header); n.CRC64Header != "" && n.CRC64 != want {
+						return out, md, CRC64Mismatch(part, n.CRC64Header, n.CRC64, want)
+					}
+					return out, md, err
+				}), middleware.After)
+		})
+	}
+}

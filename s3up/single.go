@@ -1,0 +1,140 @@
+package s3up
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/store"
+)
+
+// threshold is the size from which a source goes as a multipart upload.
+func (o Options) threshold() int64 {
+	switch {
+	case o.MultipartThreshold > 0:
+		return o.MultipartThreshold
+	case o.PartSize > 0:
+		return o.PartSize
+	}
+	return DefaultPartSize
+}
+
+// putSingle stores a source smaller than one part with one PutObject that
+// carries its checksum (or Content-MD5 where the store refuses checksums),
+// then verifies the object. There is nothing to resume: an interrupted
+// PutObject leaves nothing behind. A journal left by an interrupted
+// multipart upload of the source when it was bigger is handled like any
+// changed source: its upload is aborted and the journal removed.
+func (s *session) putSingle(ctx context.Context) error {
+	if _, err := s.lockState(ctx); err != nil {
+		return err
+	}
+	d, err := s.decide(ctx)
+	if err != nil {
+		s.release()
+		return err
+	}
+	if d.next == stepRefuse {
+		s.release()
+		return d.err
+	}
+	if d.warn != "" {
+		s.ev.emit(Warning{Message: d.warn})
+	}
+	if d.abort != "" {
+		s.abortOld(ctx, d.abort, d.reason)
+	}
+	if err := s.sc.Remove(); err != nil {
+		s.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", s.sc.Path(), err)})
+	}
+	size := s.id.Size
+	s.plan = Plan{Size: size, PartSize: size, Count: 1, LastPartSize: size}
+	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: size, PartSize: size, Parts: 1})
+	s.ev.plan(size, 1, 0, 0)
+	s.res.Parts, s.res.PartSize = 1, size
+	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, size)
+	p, md5, out, err := s.putObject(ctx)
+	if err != nil && s.w.alg.Flexible() && refusesChecksums(err) {
+		s.learn(refusedChecksumWhy(err), func(pr *store.Profile) { pr.RefusesChecksums = true })
+		s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, size)
+		p, md5, out, err = s.putObject(ctx)
+	}
+	if err != nil {
+		return store.Classify(&UploadError{Op: "put object", Err: err})
+	}
+	s.res.ETag, s.res.PartsSent, s.res.BytesSent = p.ETag, 1, size
+	s.ev.partDone(PartDone{Number: 1, Size: size, ETag: p.ETag})
+	s.ev.emit(Completed{ETag: p.ETag})
+	if err := s.src.Check(); err != nil {
+		// The object holds the bytes read, but the source changed meanwhile:
+		// say so; a rerun uploads it as it is now.
+		return store.WithKind(ErrTransient, &UploadError{Op: "put object", Err: fmt.Errorf("%v; rerun to upload it as it is now", err)})
+	}
+	if s.opts.SkipVerify {
+		return nil
+	}
+	head, err := s.head(ctx, s.w.alg)
+	if err != nil {
+		return err
+	}
+	if head == nil {
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", Err: fmt.Errorf("s3://%s/%s does not exist after PutObject succeeded", s.dest.Bucket, s.dest.Key)})
+	}
+	if head.sum == "" {
+		head.sum = checksum.OfPutObjectOutput(out).Get(s.w.alg)
+	}
+	return s.judge(head, checkSingle(head, p, s.w.alg, md5))
+}
+
+// putObject sends the whole source in one PutObject and returns it as the
+// single part it is, with every local digest the checks after need, and its
+// MD5.
+func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutObjectOutput, error) {
+	size := s.id.Size
+	req := s.w.request()
+	req.MD5, req.CRC32C, req.CRC64ECMA = true, true, s.nativeCRC64.Load()
+	sums, read, err := checksum.Hash(s.section(1), req)
+	if err != nil || read != size {
+		return resume.Part{}, nil, nil, store.WithKind(ErrTransient, fmt.Errorf("read %s: %v", s.res.Source, errOrShort(err)))
+	}
+	body := s.body(ctx, 1, size)
+	in := &s3.PutObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), Body: body, ContentLength: aws.Int64(size)}
+	s.opts.Object.applyPut(in, s.res.Source)
+	if s.w.alg.Flexible() {
+		checksum.OfPutObject(in).Set(s.w.alg, sums.Checksum)
+		in.ChecksumAlgorithm = s.w.alg.SDK()
+	} else {
+		// Content-MD5 on every PutObject: buckets with Object Lock require
+		// it (or a checksum), and it costs nothing at this size.
+		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sums.MD5))
+	}
+	payloadHash := "UNSIGNED-PAYLOAD"
+	if s.w.signPayload() {
+		payloadHash = sums.SHA256
+	}
+	opts := []func(*s3.Options){store.WithPayloadHash(payloadHash)}
+	if req.CRC64ECMA {
+		opts = append(opts, store.WithNativeCRC64Check(1, sums.CRC64ECMA))
+	}
+	out, err := s.client().PutObject(ctx, in, opts...)
+	if err != nil {
+		body.withdraw()
+		return resume.Part{}, nil, nil, err
+	}
+	p := resume.Part{Number: 1, Size: size, ETag: aws.ToString(out.ETag), Checksum: sums.Checksum,
+		Digest: digestOf(digestAlg, sums.CRC32C)}
+	if req.CRC64ECMA {
+		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
+	}
+	if err := s.acknowledged(ctx, &p, checksum.OfPutObjectOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
+		body.withdraw()
+		return resume.Part{}, nil, nil, err
+	}
+	return p, sums.MD5, out, nil
+}

@@ -1,0 +1,230 @@
+package s3up
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/crc64"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/s3fake"
+	"github.com/s3up/s3up/s3up/store"
+)
+
+// carriesChecksum reports whether an input of the fake carries a flexible
+// checksum or declares an algorithm.
+func carriesChecksum(in any) bool {
+	switch v := in.(type) {
+	case *s3.CreateMultipartUploadInput:
+		return v.ChecksumAlgorithm != ""
+	case *s3.UploadPartInput:
+		_, sum := checksum.OfUploadPart(v).Any()
+		return sum != "" || v.ChecksumAlgorithm != ""
+	case *s3.PutObjectInput:
+		_, sum := checksum.OfPutObject(v).Any()
+		return sum != "" || v.ChecksumAlgorithm != ""
+	}
+	return false
+}
+
+// refuser refuses, as a store does, every request of ops that carries a
+// flexible checksum, with the answer given; it counts the refusals.
+func refuser(refused *atomic.Int32, answer func(op string) error, ops ...string) s3fake.Hook {
+	return func(_ context.Context, op string, in any) error {
+		for _, o := range ops {
+			if o == op && carriesChecksum(in) {
+				refused.Add(1)
+				return answer(op)
+			}
+		}
+		return nil
+	}
+}
+
+// b2 answers as Backblaze B2 does (400 InvalidArgument).
+func b2(op string) error {
+	return s3fake.APIError(op, 400, "InvalidArgument", "Unsupported header 'x-amz-checksum-crc32c' received for this API call.")
+}
+
+// gcs answers an UploadPart with a checksum as Google Cloud Storage does.
+func gcs(op string) error {
+	return s3fake.APIError(op, 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+}
+
+// TestStoreRefusingChecksums (issue 11): a store that refuses flexible
+// checksums, at Create (B2) or at the first part (GCS), gets Content-MD5
+// parts without a flag; the choice is journalled, remembered per endpoint
+// so the next run does not fail first, and the object is verified.
+func TestStoreRefusingChecksums(t *testing.T) {
+	smallParts(t)
+	for _, tc := range []struct {
+		name   string
+		answer func(string) error
+		ops    []string
+	}{
+		{"b2-at-create", b2, []string{"CreateMultipartUpload", "UploadPart", "PutObject"}},
+		{"gcs-at-part", gcs, []string{"UploadPart", "PutObject"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := seeded(t)
+			f := newFake()
+			var refused atomic.Int32
+			f.SetOnCall(refuser(&refused, tc.answer, tc.ops...))
+			stateDir := t.TempDir()
+			ev := &events{}
+			u := testUploader(t, f, Options{StateDir: stateDir, Listener: ev})
+			data := randomBytes(r, 3*testPart+1)
+			res := mustPut(t, u, newMemSource(data), "k")
+			assertObject(t, f, u, "k", data)
+			if refused.Load() == 0 {
+				t.Fatal("the store refused nothing: the test tested nothing")
+			}
+			if !strings.Contains(res.Verified, "multipart ETag") {
+				t.Fatalf("verified %q", res.Verified)
+			}
+			if w := strings.Join(warnings(ev), "\n"); !strings.Contains(w, "refuses S3 flexible checksums") {
+				t.Fatalf("the user was not told: %q", w)
+			}
+			if p := store.OpenProfiles(stateDir).Get("http://fake.test"); !p.RefusesChecksums {
+				t.Fatalf("not remembered: %+v", p)
+			}
+			// The next upload, small and big, starts with Content-MD5: no
+			// request is refused.
+			refused.Store(0)
+			for i, size := range []int{2*testPart + 9, 100} {
+				data := randomBytes(r, size)
+				key := "next" + string(rune('0'+i))
+				mustPut(t, u, newMemSource(data), key)
+				if o, _ := f.Object(testBucket, key); string(o.Data) != string(data) {
+					t.Fatalf("%s differs", key)
+				}
+			}
+			if refused.Load() != 0 {
+				t.Fatalf("%d requests refused on the next run: the store was not remembered", refused.Load())
+			}
+			if len(f.Uploads(testBucket)) != 0 {
+				t.Fatal("an upload was left behind")
+			}
+		})
+	}
+}
+
+// TestStoreRefusingChecksumsSmall: one PutObject refused for its checksum
+// is sent again with Content-MD5.
+func TestStoreRefusingChecksumsSmall(t *testing.T) {
+	smallParts(t)
+	f := newFake()
+	var refused atomic.Int32
+	f.SetOnCall(refuser(&refused, b2, "PutObject"))
+	u := testUploader(t, f, Options{})
+	data := randomBytes(seeded(t), 1000)
+	res := mustPut(t, u, newMemSource(data), "small")
+	assertObject(t, f, u, "small", data)
+	if refused.Load() != 1 || !strings.Contains(res.Verified, "ETag (MD5)") {
+		t.Fatalf("refused %d, verified %q", refused.Load(), res.Verified)
+	}
+}
+
+// TestSmallFilesAreOnePut (issue 11): below one part, one PutObject with the
+// checksum: no multipart upload, a plain MD5 ETag, verified.
+func TestSmallFilesAreOnePut(t *testing.T) {
+	smallParts(t)
+	f := newFake()
+	u := testUploader(t, f, Options{})
+	data := randomBytes(seeded(t), testPart-1)
+	res := mustPut(t, u, newMemSource(data), "small")
+	assertObject(t, f, u, "small", data)
+	if f.Calls("CreateMultipartUpload") != 0 || f.Calls("PutObject") != 1 {
+		t.Fatalf("calls %v", f.CallCounts())
+	}
+	o, _ := f.Object(testBucket, "small")
+	if _, ok := checksum.ETagMD5(o.ETag); !ok || !strings.Contains(res.Verified, "CRC32C checksum") || !strings.Contains(res.Verified, "ETag (MD5)") {
+		t.Fatalf("etag %s, verified %q", o.ETag, res.Verified)
+	}
+	// At the threshold, multipart.
+	mustPut(t, u, newMemSource(randomBytes(seeded(t), testPart)), "big")
+	if f.Calls("CreateMultipartUpload") != 1 {
+		t.Fatal("a source of one part size was not a multipart upload")
+	}
+}
+
+// TestStoreHidingChecksums: a store that accepts flexible checksums and never
+// shows them (COS, OSS) still ends verified where its ETags allow, and the
+// result says the checksum was not compared.
+func TestStoreHidingChecksums(t *testing.T) {
+	smallParts(t)
+	f := newFake(s3fake.HideChecksums())
+	ev := &events{}
+	u := testUploader(t, f, Options{Listener: ev})
+	data := randomBytes(seeded(t), 3*testPart)
+	res := mustPut(t, u, newMemSource(data), "k")
+	assertObject(t, f, u, "k", data)
+	v, _ := find[Verified](ev)
+	if strings.Contains(res.Verified, "CRC32C") || !strings.Contains(res.Verified, "multipart ETag") ||
+		!strings.Contains(strings.Join(v.NotChecked, ";"), "does not show it") {
+		t.Fatalf("verified %q, not checked %v", res.Verified, v.NotChecked)
+	}
+}
+
+// TestCheckObject: every check the store's answers allow runs; a multipart
+// ETag that is not md5-of-md5s fails an upload only where the part ETags are
+// known to be the parts' MD5s (Content-MD5 parts); elsewhere it says the
+// store's ETags are opaque, and another check must carry the proof.
+func TestCheckObject(t *testing.T) {
+	data := [][]byte{[]byte("part one"), []byte("part two"), []byte("3")}
+	var parts, md5parts []resume.Part
+	for i, b := range data {
+		s := checksum.HashBytes(b, checksum.Request{Alg: checksum.CRC32C, MD5: true, CRC64ECMA: true})
+		m := checksum.HashBytes(b, checksum.Request{Alg: checksum.MD5, CRC32C: true})
+		etag := fmt.Sprintf(`"%x"`, s.MD5)
+		parts = append(parts, resume.Part{Number: int32(i + 1), Size: int64(len(b)), ETag: etag, Checksum: s.Checksum, CRC64ECMA: fmt.Sprint(s.CRC64ECMA)})
+		md5parts = append(md5parts, resume.Part{Number: int32(i + 1), Size: int64(len(b)), ETag: etag, Checksum: m.Checksum, Digest: "crc32c:" + m.CRC32C})
+	}
+	whole := bytes.Join(data, nil)
+	size := int64(len(whole))
+	md5s, _ := partMD5s(parts)
+	etag := `"` + checksum.CompositeETag(md5s) + `"`
+	composite, _ := objectChecksum(checksum.CRC32C, "", parts)
+	fullCRC := checksum.HashBytes(whole, checksum.Request{Alg: checksum.CRC32C}).Checksum
+	crc64 := crc64.Checksum(whole, crc64.MakeTable(crc64.ECMA))
+	for _, tc := range []struct {
+		name     string
+		o        objectHead
+		parts    []resume.Part
+		alg      checksum.Algorithm
+		matched  string
+		mismatch string
+		opaque   bool
+	}{
+		{"aws-like", objectHead{size: size, etag: etag, sum: composite}, parts, checksum.CRC32C, "size, CRC32C checksum, multipart ETag", "", false},
+		{"wrong size", objectHead{size: size - 1, etag: etag}, parts, checksum.CRC32C, "", "bytes", false},
+		{"wrong checksum", objectHead{size: size, etag: etag, sum: "AAAAAA==-3"}, parts, checksum.CRC32C, "", "checksum", false},
+		{"ceph full-object crc32c", objectHead{size: size, sum: fullCRC, sumType: "FULL_OBJECT", etag: etag}, parts, checksum.CRC32C, "CRC32C checksum", "", false},
+		{"cos: hidden checksum, native crc64, opaque etag", objectHead{size: size, etag: `"opaque-etag-3"`,
+			native: store.Native{CRC64Header: "x-cos-hash-crc64ecma", CRC64: crc64}}, parts, checksum.CRC32C, "size, CRC-64/ECMA (x-cos-hash-crc64ecma)", "", true},
+		{"cos: wrong native crc64", objectHead{size: size, native: store.Native{CRC64Header: "x-cos-hash-crc64ecma", CRC64: crc64 + 1}}, parts, checksum.CRC32C, "", "x-cos-hash-crc64ecma", false},
+		{"gcs after md5 fallback: x-goog-hash crc32c, opaque etag", objectHead{size: size, etag: `"CJ2a1uHq-3"`,
+			native: store.Native{GoogCRC32C: fullCRC}}, md5parts, checksum.MD5, "size, CRC32C (x-goog-hash)", "", true},
+		{"content-md5 parts, damaged multipart etag", objectHead{size: size, etag: `"00112233445566778899aabbccddeeff-3"`}, md5parts, checksum.MD5, "", "ETag", false},
+		{"content-md5 parts, etag of another form", objectHead{size: size, etag: `"not-md5-based"`}, md5parts, checksum.MD5, "size", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := checkObject(&tc.o, tc.parts, tc.alg)
+			if tc.mismatch != "" {
+				if !strings.Contains(c.mismatch, tc.mismatch) {
+					t.Fatalf("mismatch %q, want one about %q", c.mismatch, tc.mismatch)
+				}
+				return
+			}
+			if c.mismatch != "" || !strings.Contains(c.method(), tc.matched) || c.opaque != tc.opaque {
+				t.Fatalf("matched %q (mismatch %q, opaque %v, notes %v); want %q, opaque %v", c.method(), c.mismatch, c.opaque, c.notes, tc.matched, tc.opaque)
+			}
+		})
+	}
+}
