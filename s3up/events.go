@@ -63,6 +63,12 @@ type Rechecked struct {
 	Changed []int `json:"changed"` // part numbers whose bytes differ: they are sent again
 }
 
+// Notice: how the upload adapts to the store, known from an earlier run
+// (the first time, it is a Warning).
+type Notice struct {
+	Message string `json:"message"`
+}
+
 // Warning: something the user should know that did not stop the upload.
 type Warning struct {
 	Message string `json:"message"`
@@ -104,6 +110,7 @@ func (Started) eventName() string   { return "started" }
 func (Resumed) eventName() string   { return "resumed" }
 func (Rechecked) eventName() string { return "rechecked" }
 func (Warning) eventName() string   { return "warning" }
+func (Notice) eventName() string    { return "notice" }
 func (Progress) eventName() string  { return "progress" }
 func (PartDone) eventName() string  { return "part_done" }
 func (Completed) eventName() string { return "completed" }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,8 +98,20 @@ func (s *session) completeFailed(ctx context.Context, cerr error, parts []resume
 // head asks for the object at the key, with its checksum of alg where the
 // store shows one. A missing object is (nil, nil).
 func (s *session) head(ctx context.Context, alg checksum.Algorithm) (*objectHead, error) {
-	out, err := s.client().HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), ChecksumMode: types.ChecksumModeEnabled})
+	in := &s3.HeadObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), ChecksumMode: types.ChecksumModeEnabled}
+	if s.storeProfile().RefusesChecksums {
+		in.ChecksumMode = "" // x-amz-checksum-mode is refused as well (B2)
+	}
+	out, err := s.client().HeadObject(ctx, in)
+	if st := store.HTTPStatus(err); in.ChecksumMode != "" && (st == http.StatusBadRequest || st == http.StatusNotImplemented) {
+		// A HEAD answer has no body to say why; asked again without
+		// x-amz-checksum-mode, a store that refuses the header answers.
+		in.ChecksumMode = ""
+		if out2, err2 := s.client().HeadObject(ctx, in); err2 == nil || store.IsNotFound(err2) {
+			s.learn("it refuses the x-amz-checksum-mode header ("+store.Describe(err)+"), so flexible checksums are not used", func(p *store.Profile) { p.RefusesChecksums = true })
+			out, err = out2, err2
+		}
+	}
 	if store.IsNotFound(err) {
 		return nil, nil
 	}
@@ -146,9 +159,6 @@ func (s *session) judge(head *objectHead, c objectCheck) error {
 			Err: fmt.Errorf("s3://%s/%s does not match the source: %s", s.dest.Bucket, s.dest.Key, c.mismatch)})
 	}
 	s.warnDroppedOptions(head.raw)
-	if c.opaque {
-		s.learn("its multipart ETag is not md5-of-md5s", func(p *store.Profile) { p.OpaqueETags = true })
-	}
 	if !c.verified() {
 		s.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s could be verified (%s)", s.dest.Bucket, s.dest.Key, strings.Join(c.notes, "; "))})
 	}

@@ -50,8 +50,8 @@ func storeName(endpoint string) string {
 func (s *session) method() checksum.Algorithm {
 	alg := s.opts.Checksum
 	if p := s.storeProfile(); p.RefusesChecksums && alg.Flexible() {
-		s.ev.emit(Warning{Message: fmt.Sprintf("parts carry Content-MD5, not %s: %s refuses S3 flexible checksums (learned %s: %s)",
-			alg.Label(), storeName(s.dest.Endpoint), p.Learned.Format("2006-01-02"), p.Why)})
+		s.ev.emit(Notice{Message: fmt.Sprintf("parts carry Content-MD5, not %s: this store refuses S3 flexible checksums (learned %s)",
+			alg.Label(), p.Learned.Format("2006-01-02"))})
 		return checksum.MD5
 	}
 	return alg
@@ -60,6 +60,13 @@ func (s *session) method() checksum.Algorithm {
 // errChecksumsRefused marks a part that the store refused because it
 // carried a flexible checksum: the upload is started again with Content-MD5.
 var errChecksumsRefused = errors.New("the store refuses S3 flexible checksums")
+
+// refusedError is a part's error that is a refusal of its checksum.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string        { return errChecksumsRefused.Error() + ": " + e.err.Error() }
+func (e *refusedError) Unwrap() error        { return e.err }
+func (e *refusedError) Is(target error) bool { return target == errChecksumsRefused }
 
 // refusesChecksums reports whether err, the answer to a request that
 // carried a flexible checksum, is a refusal of the checksum itself: the

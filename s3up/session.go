@@ -94,7 +94,9 @@ func (s *session) run(ctx context.Context) error {
 	if errors.Is(err, errChecksumsRefused) && d.next == stepFresh {
 		// The store refused the first parts for their checksum: start again
 		// with Content-MD5 (remembered for this store from now on).
-		s.learn(refusedChecksumWhy(errors.Unwrap(err)), func(p *store.Profile) { p.RefusesChecksums = true })
+		var re *refusedError
+		errors.As(err, &re)
+		s.learn(refusedChecksumWhy(re.err), func(p *store.Profile) { p.RefusesChecksums = true })
 		s.abortOld(ctx, s.uploadID, "started again with Content-MD5")
 		if toSend, err = s.create(ctx, d); err != nil {
 			return err

@@ -207,7 +207,7 @@ func (s *session) refusal(p resume.Part, err error) (resume.Part, error) {
 	if !none {
 		return p, err
 	}
-	return p, fmt.Errorf("%w: %w", errChecksumsRefused, err)
+	return p, &refusedError{err}
 }
 
 // acknowledged checks a part's answer: an ETag; the server's checksum (where

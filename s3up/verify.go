@@ -2,7 +2,6 @@ package s3up
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,18 +32,17 @@ type objectCheck struct {
 	value    string   // the strongest value that matched, for people
 	notes    []string // checks that could not run, and why
 	mismatch string   // "" when nothing contradicts the parts
-	opaque   bool     // the store's multipart ETag is not md5-of-md5s
 }
 
 // checkObject compares an object with the parts it should be made of. Every
 // check the store's answers allow runs: the S3 checksum (as the store
 // combines part checksums: composite or full object), the store's own
 // CRC-64/ECMA (COS, OSS) or whole-object CRC32C (GCS), and the multipart
-// ETag where the store's ETags are md5-of-md5s. A multipart ETag that is not
-// md5-of-md5s is a mismatch only where the part ETags are known to be the
-// parts' MD5s (Content-MD5 parts); elsewhere it tells that the store's ETags
-// are opaque (GCS, COS, OSS, SSE-KMS), and another check must carry the
-// proof.
+// ETag where the store's ETags are md5-of-md5s. The multipart ETag is
+// evidence only when it matches: stores compute it differently (GCS, COS,
+// OSS, R2 before 2023, SSE-KMS objects, a bucket's default encryption), so
+// a mismatch never turns a good upload into a failure; it is reported as
+// not used, and the other checks carry the proof.
 func checkObject(o *objectHead, parts []resume.Part, alg checksum.Algorithm) objectCheck {
 	var c objectCheck
 	var total int64
@@ -106,12 +104,8 @@ func checkObject(o *objectHead, parts []resume.Part, alg checksum.Algorithm) obj
 		if c.value == "" {
 			c.value = etag
 		}
-	case alg == checksum.MD5 && etagsAreMD5s(parts) && checksum.IsMultipartETag(etag, len(parts)):
-		c.mismatch = fmt.Sprintf("the object's ETag is %s, the parts sent give %s", etag, checksum.CompositeETag(md5s))
-		return c
 	default:
-		c.opaque = true
-		c.notes = append(c.notes, "multipart ETag not used: this store's multipart ETags are not md5-of-md5s")
+		c.notes = append(c.notes, "multipart ETag not used: it is not md5-of-md5s of the parts (this store computes it otherwise)")
 	}
 	return c
 }
@@ -120,19 +114,6 @@ func checkObject(o *objectHead, parts []resume.Part, alg checksum.Algorithm) obj
 func (c objectCheck) verified() bool { return c.mismatch == "" && len(c.matched) > 1 }
 
 func (c objectCheck) method() string { return strings.Join(c.matched, ", ") }
-
-// etagsAreMD5s reports whether every part's ETag is the MD5 s3up sent as its
-// Content-MD5 (journalled as the part's checksum).
-func etagsAreMD5s(parts []resume.Part) bool {
-	for _, p := range parts {
-		m, ok := checksum.ETagMD5(p.ETag)
-		local, err := base64.StdEncoding.DecodeString(p.Checksum)
-		if !ok || err != nil || !bytes.Equal(m, local) {
-			return false
-		}
-	}
-	return true
-}
 
 // combinedCRC64 is the CRC-64/ECMA of the object made of parts, if every
 // part's is known.
@@ -211,7 +192,6 @@ func checkSingle(o *objectHead, p resume.Part, alg checksum.Algorithm, md5 []byt
 			c.value = strings.Trim(o.etag, `"`)
 		}
 	} else {
-		c.opaque = !ok
 		c.notes = append(c.notes, "ETag not used: it is not the MD5 of the bytes (SSE-KMS, or this store's ETags are opaque)")
 	}
 	return c

@@ -154,6 +154,9 @@ func (r *putRenderer) Event(e s3up.Event) {
 			what = fmt.Sprintf("%d changed, sent again", len(ev.Changed))
 		}
 		o.info("s3up: read the %d kept parts (%s) again to check them against the file: %s", ev.Parts, humanize.IBytes(uint64(ev.Bytes)), what)
+	case s3up.Notice:
+		o.emit("notice", ev)
+		o.info("s3up: %s", ev.Message)
 	case s3up.Warning:
 		o.emit("warning", ev)
 		r.clearBar()

@@ -117,6 +117,9 @@ type Config struct {
 	// TargetTLS is the TLS client configuration for an https target
 	// (RootCAs for a test CA, for example). nil uses the system roots.
 	TargetTLS *tls.Config
+	// Store makes the proxy answer as another store does (see Store);
+	// AsServer forwards the server's own behaviour.
+	Store Store
 	// OnFault, if set, is called synchronously for every injected fault,
 	// just before the fault is acted out (for Stall: before the connection
 	// is taken over). It must not block for long.
@@ -167,6 +170,7 @@ type Proxy struct {
 	stallFor time.Duration
 	logf     func(string, ...any)
 	onFault  func(Event)
+	emu      *emulation
 
 	ln  net.Listener
 	srv *http.Server
@@ -236,6 +240,7 @@ func New(target string, cfg Config) (*Proxy, error) {
 		stallFor:    cfg.StallFor,
 		logf:        cfg.Logf,
 		onFault:     cfg.OnFault,
+		emu:         newEmulation(cfg.Store),
 		rate:        cfg.Rate,
 		faults:      append([]Fault(nil), cfg.Faults...),
 		faultCounts: make(map[Fault]int64),
@@ -553,6 +558,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if p.emu != nil {
+		if r = p.emuRequest(w, r); r == nil {
+			return
+		}
+	}
 	d := p.decide(r)
 	if d.fault != None {
 		p.smu.Lock()
@@ -620,6 +630,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, d decision) {
 	if part {
 		body = &countReader{r: body, n: &p.uploadPartBytes}
 	}
+	if st, _ := r.Context().Value(emuKey{}).(*requestState); st != nil && st.hashes != nil {
+		body = io.TeeReader(body, st.hashes)
+	}
 	r2 := r.WithContext(context.WithValue(r.Context(), ctxKey{}, d))
 	r2.Body = io.NopCloser(body)
 	p.rp.ServeHTTP(w, r2)
@@ -662,6 +675,9 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 		return errInjectedReset
 	case DropResponse:
 		return errDropResponse
+	}
+	if p.emu != nil {
+		return p.emuResponse(res)
 	}
 	return nil
 }

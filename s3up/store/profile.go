@@ -27,8 +27,6 @@ type Profile struct {
 	// each part and object (x-cos-hash-crc64ecma, x-oss-hash-crc64ecma), ""
 	// if none was seen.
 	NativeCRC64 string `json:"native_crc64,omitempty"`
-	// OpaqueETags: the store's multipart ETags are not md5-of-md5s.
-	OpaqueETags bool `json:"opaque_etags,omitempty"`
 	// Learned is when the profile last changed, and Why the answer it was
 	// learned from, for people.
 	Learned time.Time `json:"learned"`
