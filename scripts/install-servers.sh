@@ -4,7 +4,8 @@
 # Installs the pinned S3 server binaries used by the integration tests into
 # the cache ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}/bin and prints their paths.
 # Idempotent: a binary already in the cache is not rebuilt. With no argument
-# MinIO and versitygw (the default test servers) are installed. The Go
+# the default test servers (DefaultServers in integration/s3test/s3test.go)
+# are installed. The Go
 # harness (integration/s3test) uses the same cache paths, the same pinned
 # versions, the same build steps and the same lock files, so running this
 # script first only saves time; `go test` installs on demand.
@@ -112,7 +113,13 @@ install_one() {
 
 servers=("$@")
 if [[ ${#servers[@]} -eq 0 ]]; then
-	servers=(minio versitygw)
+	defaults="$(sed -n 's/^const DefaultServers = "\(.*\)"$/\1/p' \
+		"$(dirname "$0")/../integration/s3test/s3test.go")"
+	if [[ -z "$defaults" ]]; then
+		echo "cannot read DefaultServers from integration/s3test/s3test.go" >&2
+		exit 1
+	fi
+	IFS=',' read -r -a servers <<<"$defaults"
 fi
 for s in "${servers[@]}"; do
 	case "$s" in

@@ -43,8 +43,9 @@ import (
 	"time"
 )
 
-// DefaultServers is the server selection when S3UP_TEST_SERVERS is unset.
-// Any of Kinds may be added.
+// DefaultServers is the server selection when S3UP_TEST_SERVERS is unset;
+// any of Kinds may be added. scripts/test.sh and scripts/install-servers.sh
+// read this line: keep it one line, `const DefaultServers = "..."`.
 const DefaultServers = "minio,versitygw"
 
 type selected struct {
