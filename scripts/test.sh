@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # scripts/test.sh — run every test of s3up: formatting and vet checks, unit
-# tests, and the integration suite against real MinIO and versitygw servers
-# that the harness installs (pinned versions, cached in
-# ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}) and starts on loopback.
+# tests, and the integration suite against real S3 servers (MinIO and
+# versitygw by default; SeaweedFS on request) that the harness installs
+# (pinned versions, cached in ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}) and
+# starts on loopback.
 #
 #   scripts/test.sh                 # everything
 #   scripts/test.sh -run TestPut    # extra arguments go to `go test`
 #
-# S3UP_TEST_SERVERS=minio limits the server matrix; S3UP_TEST_ENDPOINT runs
-# the suite against any other S3 server (see README "Testing").
+# S3UP_TEST_SERVERS=minio limits the server matrix (known: minio, versitygw,
+# seaweedfs; default: s3test.DefaultServers); S3UP_TEST_ENDPOINT runs the
+# suite against any other S3 server (see README "Testing").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +24,28 @@ fi
 go vet ./...
 
 echo "== installing test servers (cached)"
+# Installing before `go test` keeps a long build (minutes for MinIO and
+# SeaweedFS) out of the tests' -timeout.
 if [[ -z "${S3UP_TEST_ENDPOINT:-}" ]]; then
-	IFS=',' read -r -a servers <<<"${S3UP_TEST_SERVERS:-minio,versitygw}"
-	bash scripts/install-servers.sh "${servers[@]}" >/dev/null
+	# Unset: DefaultServers of integration/s3test/s3test.go, its one definition.
+	defaults="$(sed -n 's/^const DefaultServers = "\(.*\)"$/\1/p' integration/s3test/s3test.go)"
+	if [[ -z "$defaults" ]]; then
+		echo "cannot read DefaultServers from integration/s3test/s3test.go" >&2
+		exit 1
+	fi
+	IFS=',' read -r -a servers <<<"${S3UP_TEST_SERVERS:-$defaults}"
+	# TestTLS starts MinIO and versitygw whatever the selection.
+	servers+=(minio versitygw)
+	declare -A seen=()
+	unique=()
+	for s in "${servers[@]}"; do
+		s="$(tr '[:upper:]' '[:lower:]' <<<"${s//[[:space:]]/}")"
+		if [[ -n "$s" && -z "${seen[$s]:-}" ]]; then
+			seen[$s]=1
+			unique+=("$s")
+		fi
+	done
+	bash scripts/install-servers.sh "${unique[@]}" >/dev/null
 fi
 
 # A requested server that cannot start must fail the run, never skip it.

@@ -174,7 +174,7 @@ func TestStartTLS(t *testing.T) {
 	if os.Getenv("S3UP_TEST_ENDPOINT") != "" {
 		t.Skip("external server selected")
 	}
-	for _, kind := range []string{"minio", "versitygw"} {
+	for _, kind := range s3test.Kinds() {
 		if !slices.ContainsFunc(s3test.Servers(), func(s *s3test.Server) bool { return s.Name == kind }) {
 			continue
 		}

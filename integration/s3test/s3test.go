@@ -1,6 +1,6 @@
 // Package s3test is the integration-test harness of s3up: it starts real
-// S3-compatible servers (MinIO and versitygw, built from pinned versions and
-// cached in ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}/bin), or points at an external
+// S3-compatible servers (MinIO, versitygw and SeaweedFS, built from pinned
+// versions and cached in ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}/bin), or points at an external
 // endpoint, and offers helpers to verify objects independently of s3up (with
 // minio-go) and to run the s3up command line against a server.
 //
@@ -20,7 +20,7 @@
 //
 // Environment:
 //
-//	S3UP_TEST_SERVERS        comma list of servers to start (default "minio,versitygw")
+//	S3UP_TEST_SERVERS        comma list of servers to start: minio, versitygw, seaweedfs (default "minio,versitygw")
 //	S3UP_TEST_ENDPOINT       use only an external server at this URL (http:// or https://)
 //	S3UP_TEST_ACCESS_KEY     its access key (default $AWS_ACCESS_KEY_ID)
 //	S3UP_TEST_SECRET_KEY     its secret key (default $AWS_SECRET_ACCESS_KEY)
@@ -29,7 +29,7 @@
 //	S3UP_TEST_SEED           seed for Seed (default: random, always logged)
 //	S3UP_TEST_CLI_BINARY     use this s3up binary instead of building ./cmd/s3up
 //	S3UP_CACHE_DIR           cache of server binaries (default $HOME/.cache/s3up)
-//	S3UP_MINIO_BINARY, S3UP_VERSITYGW_BINARY  use these server binaries instead of the cache
+//	S3UP_MINIO_BINARY, S3UP_VERSITYGW_BINARY, S3UP_SEAWEEDFS_BINARY  use these server binaries instead of the cache
 package s3test
 
 import (
@@ -43,7 +43,9 @@ import (
 	"time"
 )
 
-// DefaultServers is the server selection when S3UP_TEST_SERVERS is unset.
+// DefaultServers is the server selection when S3UP_TEST_SERVERS is unset;
+// any of Kinds may be added. scripts/test.sh and scripts/install-servers.sh
+// read this line: keep it one line, `const DefaultServers = "..."`.
 const DefaultServers = "minio,versitygw"
 
 type selected struct {
@@ -65,7 +67,7 @@ func disallowSkip() bool { return os.Getenv("S3UP_TEST_DISALLOW_SKIP") == "1" }
 // and stops every server (kills its process group, removes its temporary
 // directory) even when tests fail or panic, then returns the exit code.
 //
-// Selection: S3UP_TEST_SERVERS (comma list; default "minio,versitygw"). If
+// Selection: S3UP_TEST_SERVERS (comma list of Kinds; default DefaultServers). If
 // S3UP_TEST_ENDPOINT is set, only an "external" server is used, with
 // credentials from S3UP_TEST_ACCESS_KEY/S3UP_TEST_SECRET_KEY (falling back to
 // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and region S3UP_TEST_REGION
@@ -157,8 +159,8 @@ func requestedServers() ([]string, error) {
 			continue
 		}
 		if _, ok := binaries[n]; !ok {
-			return nil, fmt.Errorf("S3UP_TEST_SERVERS=%q: unknown server %q (known: minio, versitygw; "+
-				"use S3UP_TEST_ENDPOINT for an external one)", v, n)
+			return nil, fmt.Errorf("S3UP_TEST_SERVERS=%q: unknown server %q (known: %s; "+
+				"use S3UP_TEST_ENDPOINT for an external one)", v, n, knownKinds())
 		}
 		seen[n] = true
 		names = append(names, n)

@@ -35,7 +35,7 @@ const (
 
 // Server is one S3-compatible endpoint under test.
 type Server struct {
-	Name       string // "minio", "versitygw", or "external"
+	Name       string // "minio", "versitygw", "seaweedfs", or "external"
 	Endpoint   string // e.g. http://127.0.0.1:PORT (https://... for TLS servers)
 	AccessKey  string
 	SecretKey  string
@@ -54,8 +54,14 @@ type Server struct {
 	LogFile string
 
 	proc    *serverProc
-	tempDir string // per-server scratch dir (data, certs, logs, env files)
-	envDir  string // dir with no AWS config files, for Env()
+	tempDir string   // per-server scratch dir (data, certs, logs, env files)
+	envDir  string   // dir with no AWS config files, for Env()
+	sockets []string // Unix sockets the server makes outside tempDir, removed by Stop
+	ports   []int    // every TCP port the harness chose for the server's listeners
+
+	// readyExtra, if set, must succeed too before the server counts as
+	// started (after ListBuckets has).
+	readyExtra func(ctx context.Context) error
 }
 
 // serverProc is a running server process.
@@ -99,6 +105,7 @@ func (s *Server) Stop() {
 	if s.proc != nil {
 		s.proc.stop()
 	}
+	removeStaleSockets(s.sockets)
 	if s.tempDir != "" {
 		os.RemoveAll(s.tempDir)
 	}
@@ -199,8 +206,8 @@ type tlsFiles struct {
 	caFile, certFile, keyFile string
 }
 
-// startServer installs if needed and starts a server of kind ("minio" or
-// "versitygw"), serving HTTPS with a fresh CA if withTLS, and waits until it
+// startServer installs if needed and starts a server of kind (one of
+// Kinds), serving HTTPS with a fresh CA if withTLS, and waits until it
 // answers ListBuckets. An early exit (e.g. port taken) is retried on new ports.
 func startServer(kind string, withTLS bool) (*Server, error) {
 	bin, err := EnsureBinary(kind)
@@ -265,6 +272,7 @@ func startOnce(kind, bin string, withTLS bool) (srv *Server, retry bool, err err
 		LogFile:   filepath.Join(dir, kind+".log"),
 		tempDir:   dir,
 		envDir:    filepath.Join(dir, "env"),
+		ports:     []int{port},
 	}
 	if tf != nil {
 		srv.CACertFile = tf.caFile
@@ -279,6 +287,7 @@ func startOnce(kind, bin string, withTLS bool) (srv *Server, retry bool, err err
 		if err != nil {
 			return nil, false, err
 		}
+		srv.ports = append(srv.ports, consolePort)
 		// Always pass --certs-dir: otherwise a ~/.minio/certs would silently
 		// turn the server to TLS. For TLS it holds public.crt/private.key.
 		args = []string{"server", "--quiet",
@@ -303,6 +312,10 @@ func startOnce(kind, bin string, withTLS bool) (srv *Server, retry bool, err err
 		env = []string{
 			"ROOT_ACCESS_KEY=" + srv.AccessKey,
 			"ROOT_SECRET_KEY=" + srv.SecretKey,
+		}
+	case "seaweedfs":
+		if args, env, err = seaweedCommand(srv, dir, dataDir, port, tf); err != nil {
+			return nil, false, err
 		}
 	default:
 		return nil, false, fmt.Errorf("unknown server kind %q", kind)
@@ -333,6 +346,7 @@ func startOnce(kind, bin string, withTLS bool) (srv *Server, retry bool, err err
 
 	fail := func(retry bool, err error) (*Server, bool, error) {
 		p.stop()
+		removeStaleSockets(srv.sockets)
 		unregisterServer(srv)
 		// The deferred RemoveAll removes the log after we have read it.
 		return nil, retry, fmt.Errorf("%s on %s: %w\n--- %s log (%s) ---\n%s\n--- end of log ---",
@@ -345,7 +359,7 @@ func startOnce(kind, bin string, withTLS bool) (srv *Server, retry bool, err err
 	if err != nil {
 		return fail(false, err)
 	}
-	if err := waitReady(probe, p, readyTimeout); err != nil {
+	if err := waitReady(probe, srv.readyExtra, p, readyTimeout); err != nil {
 		var exited *exitedError
 		return fail(errors.As(err, &exited), err)
 	}
@@ -357,9 +371,9 @@ type exitedError struct{ err error }
 
 func (e *exitedError) Error() string { return fmt.Sprintf("server exited during startup: %v", e.err) }
 
-// waitReady polls ListBuckets (with a client that does not retry) until it
-// succeeds, the process exits, or timeout.
-func waitReady(probe *minio.Client, p *serverProc, timeout time.Duration) error {
+// waitReady polls ListBuckets (with a client that does not retry), then
+// extra if not nil, until both succeed, the process exits, or timeout.
+func waitReady(probe *minio.Client, extra func(context.Context) error, p *serverProc, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	ticker := time.NewTicker(readyPoll)
 	defer ticker.Stop()
@@ -374,6 +388,9 @@ func waitReady(probe *minio.Client, p *serverProc, timeout time.Duration) error 
 			}
 		}()
 		_, err := probe.ListBuckets(ctx)
+		if err == nil && extra != nil {
+			err = extra(ctx)
+		}
 		cancel()
 		if err == nil {
 			return nil
@@ -385,7 +402,7 @@ func waitReady(probe *minio.Client, p *serverProc, timeout time.Duration) error 
 		case <-ticker.C:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: last ListBuckets error: %v", timeout, lastErr)
+			return fmt.Errorf("not ready after %s: last error: %v", timeout, lastErr)
 		}
 	}
 }
@@ -399,7 +416,10 @@ func serverBaseEnv() []string {
 		switch {
 		case strings.HasPrefix(name, "MINIO_"), strings.HasPrefix(name, "VGW_"),
 			strings.HasPrefix(name, "ROOT_"), strings.HasPrefix(name, "AWS_"),
-			name == "LOGFILE", name == "WEBHOOK":
+			name == "LOGFILE", name == "WEBHOOK",
+			// SeaweedFS: WEED_* set any configuration key; S3_BUCKET,
+			// S3_TABLE_BUCKET and S3_EXTERNAL_URL stand in for flags.
+			strings.HasPrefix(name, "WEED_"), strings.HasPrefix(name, "S3_"):
 			continue
 		}
 		env = append(env, kv)

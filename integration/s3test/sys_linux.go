@@ -15,3 +15,10 @@ func serverSysProcAttr() *syscall.SysProcAttr {
 func cliSysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
+
+// installSysProcAttr puts an installing go command in its own process group
+// (killed whole on timeout) and has the kernel kill it if the test process
+// dies.
+func installSysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}

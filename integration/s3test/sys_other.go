@@ -11,3 +11,9 @@ func serverSysProcAttr() *syscall.SysProcAttr {
 }
 
 func cliSysProcAttr() *syscall.SysProcAttr { return nil }
+
+// installSysProcAttr puts an installing go command in its own process group
+// (killed whole on timeout).
+func installSysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}

@@ -105,8 +105,8 @@ func randBytes(n int) []byte {
 	return b
 }
 
-// StartTLS starts an extra server of the given kind ("minio" or "versitygw")
-// serving HTTPS with a freshly generated self-signed CA (ECDSA P-256; the
+// StartTLS starts an extra server of the given kind (one of Kinds) serving
+// HTTPS with a freshly generated self-signed CA (ECDSA P-256; the
 // server certificate has SANs 127.0.0.1, ::1 and localhost). The CA's PEM is
 // in the returned server's CACertFile. The server is stopped via t.Cleanup.
 //
@@ -116,7 +116,7 @@ func randBytes(n int) []byte {
 func StartTLS(t testing.TB, kind string) *Server {
 	t.Helper()
 	if _, ok := binaries[kind]; !ok {
-		t.Fatalf("s3test.StartTLS: unknown server kind %q (want minio or versitygw)", kind)
+		t.Fatalf("s3test.StartTLS: unknown server kind %q (want one of %s)", kind, knownKinds())
 	}
 	srv, err := startServer(kind, true)
 	if err != nil {
