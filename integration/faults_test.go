@@ -27,6 +27,8 @@ func TestFaultRates(t *testing.T) {
 				proxy := newProxy(t, srv, faultproxy.Config{Seed: seed, Rate: rate, StallFor: time.Minute,
 					Faults: []faultproxy.Fault{faultproxy.SlowDown, faultproxy.InternalError, faultproxy.Error200,
 						faultproxy.ResetMidBody, faultproxy.Stall}})
+				// At least one of each, whatever the seed draws after.
+				proxy.FailNext(faultproxy.ResetMidBody, faultproxy.Error200, faultproxy.SlowDown)
 				key := fmt.Sprintf("faults-%.0f", rate*100)
 				start := time.Now()
 				res := s3test.RunCLI(t, t.Context(), proxyEnv(srv, proxy), "put", "--json", "--part-size", "5MiB",

@@ -21,13 +21,13 @@ import (
 // AWS_CA_BUNDLE at.
 const systemBundle = "/etc/ssl/certs/ca-certificates.crt"
 
-// TestTLS uploads to MinIO and versitygw serving HTTPS with a test CA: with
+// TestTLS uploads to every selected server serving HTTPS with a test CA: with
 // AWS_CA_BUNDLE naming the CA the upload works; without it, or with the
 // system bundle that does not hold the CA, s3up stops at once with exit 2
 // (nothing was sent; rerunning unchanged cannot help) and one line saying
 // the certificate is not trusted and how to fix it.
 func TestTLS(t *testing.T) {
-	for _, kind := range []string{"minio", "versitygw"} {
+	for _, kind := range tlsKinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			srv := s3test.StartTLS(t, kind)
 			bucket := srv.NewBucket(t)

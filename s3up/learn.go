@@ -49,6 +49,9 @@ func storeName(endpoint string) string {
 // which every store verifies.
 func (s *session) method() checksum.Algorithm {
 	alg := s.opts.Checksum
+	if s.md5Fallback && alg.Flexible() {
+		return checksum.MD5
+	}
 	if p := s.storeProfile(); p.RefusesChecksums && alg.Flexible() {
 		s.ev.emit(Notice{Message: fmt.Sprintf("parts carry Content-MD5, not %s: this store refuses S3 flexible checksums (learned %s)",
 			alg.Label(), p.Learned.Format("2006-01-02"))})

@@ -40,6 +40,7 @@ type session struct {
 	profMu      sync.Mutex
 	profile     store.Profile // what is known about this store
 	nativeCRC64 atomic.Bool   // the store reports a CRC-64/ECMA of each part: compute ours
+	md5Fallback bool          // the store refused this run's checksums: Content-MD5
 }
 
 func (s *session) client() store.S3API { return s.u.client.API }
@@ -93,16 +94,21 @@ func (s *session) run(ctx context.Context) error {
 	err = s.sendParts(ctx, toSend)
 	if errors.Is(err, errChecksumsRefused) && d.next == stepFresh {
 		// The store refused the first parts for their checksum: start again
-		// with Content-MD5 (remembered for this store from now on).
+		// with Content-MD5. It is remembered for this store only once a part
+		// went through that way: a refusal that was about something else
+		// (a wrong secret answers SignatureDoesNotMatch too) fails again.
 		var re *refusedError
 		errors.As(err, &re)
-		s.learn(refusedChecksumWhy(re.err), func(p *store.Profile) { p.RefusesChecksums = true })
 		s.abortOld(ctx, s.uploadID, "started again with Content-MD5")
+		s.md5Fallback = true
 		if toSend, err = s.create(ctx, d); err != nil {
 			return err
 		}
 		s.res.UploadID = s.uploadID
 		err = s.sendParts(ctx, toSend)
+		if s.res.PartsSent > 0 {
+			s.learn(refusedChecksumWhy(re.err), func(p *store.Profile) { p.RefusesChecksums = true })
+		}
 	}
 	if err != nil {
 		return err

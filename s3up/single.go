@@ -61,9 +61,13 @@ func (s *session) putSingle(ctx context.Context) error {
 	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, size)
 	p, md5, out, err := s.putObject(ctx)
 	if err != nil && s.w.alg.Flexible() && refusesChecksums(err) {
-		s.learn(refusedChecksumWhy(err), func(pr *store.Profile) { pr.RefusesChecksums = true })
+		// Learned only if Content-MD5 goes through: a wrong secret answers
+		// SignatureDoesNotMatch too, and then fails again.
 		s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, size)
-		p, md5, out, err = s.putObject(ctx)
+		first := err
+		if p, md5, out, err = s.putObject(ctx); err == nil {
+			s.learn(refusedChecksumWhy(first), func(pr *store.Profile) { pr.RefusesChecksums = true })
+		}
 	}
 	if err != nil {
 		return store.Classify(&UploadError{Op: "put object", Err: err})

@@ -3,6 +3,7 @@ package s3up
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc64"
 	"strings"
@@ -227,5 +228,31 @@ func TestCheckObject(t *testing.T) {
 				t.Fatalf("matched %q (mismatch %q, notes %v); want %q, ETag not used %v", c.method(), c.mismatch, c.notes, tc.matched, tc.opaque)
 			}
 		})
+	}
+}
+
+// TestWrongSecretIsNotARefusal: a wrong secret answers SignatureDoesNotMatch,
+// as GCS answers a part with a checksum; trying Content-MD5 fails the same
+// way, so nothing is learned about the store, and the error is an access
+// error.
+func TestWrongSecretIsNotARefusal(t *testing.T) {
+	smallParts(t)
+	for _, size := range []int{100, 3 * testPart} {
+		f := newFake()
+		f.SetOnCall(func(_ context.Context, op string, _ any) error {
+			if op == "UploadPart" || op == "PutObject" {
+				return gcs(op)
+			}
+			return nil
+		})
+		stateDir := t.TempDir()
+		u := testUploader(t, f, Options{StateDir: stateDir})
+		_, err := u.put(context.Background(), newMemSource(randomBytes(seeded(t), size)), testBucket, "k")
+		if !errors.Is(err, ErrAccess) {
+			t.Fatalf("%d bytes: err %v, want ErrAccess", size, err)
+		}
+		if p := store.OpenProfiles(stateDir).Get("http://fake.test"); p.RefusesChecksums {
+			t.Fatalf("%d bytes: a wrong secret was learned as a checksum refusal", size)
+		}
 	}
 }

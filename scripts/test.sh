@@ -34,8 +34,6 @@ if [[ -z "${S3UP_TEST_ENDPOINT:-}" ]]; then
 		exit 1
 	fi
 	IFS=',' read -r -a servers <<<"${S3UP_TEST_SERVERS:-$defaults}"
-	# TestTLS starts MinIO and versitygw whatever the selection.
-	servers+=(minio versitygw)
 	declare -A seen=()
 	unique=()
 	for s in "${servers[@]}"; do

@@ -19,6 +19,17 @@ var Lacking = map[string]map[string]string{
 		"storage-class-REDUCED_REDUNDANCY": "accepts REDUCED_REDUNDANCY but stores and reports STANDARD",
 		"sse-s3":                           "accepts x-amz-server-side-encryption: AES256 but neither encrypts nor reports it",
 	},
+	"seaweedfs": {
+		"object-checksum": "checks each part's x-amz-checksum-* but reports no checksum for the object (HEAD with x-amz-checksum-mode: ENABLED shows none)",
+		"part-replace":    "a part uploaded again is kept beside the first: ListParts lists every upload of a part number, and Complete takes the one it names",
+	},
+}
+
+// Lacks reports whether srv is listed in Lacking as without feature, for a
+// test that then checks what the server does instead (rather than skip).
+func Lacks(srv *Server, feature string) bool {
+	_, ok := Lacking[srv.Name][feature]
+	return ok
 }
 
 // SkipUnsupported skips t because srv lacks feature, after the caller has

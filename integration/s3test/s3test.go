@@ -46,7 +46,7 @@ import (
 // DefaultServers is the server selection when S3UP_TEST_SERVERS is unset;
 // any of Kinds may be added. scripts/test.sh and scripts/install-servers.sh
 // read this line: keep it one line, `const DefaultServers = "..."`.
-const DefaultServers = "minio,versitygw"
+const DefaultServers = "minio,versitygw,seaweedfs"
 
 type selected struct {
 	name   string
