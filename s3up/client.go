@@ -16,6 +16,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // ClientConfig selects the store and how to talk to it. Zero values mean
@@ -34,6 +35,12 @@ type ClientConfig struct {
 	StallTimeout time.Duration
 	// Concurrency sizes the connection pool (0 → DefaultConcurrency).
 	Concurrency int
+	// Logger receives the SDK's own log lines (such as "falling back to
+	// IMDSv1" when no credentials are configured); nil discards them, so
+	// nothing but s3up's lines reaches stderr. LogMode selects what else
+	// the SDK logs to it (aws.LogRetries, aws.LogRequest, ...).
+	Logger  logging.Logger
+	LogMode aws.ClientLogMode
 }
 
 const (
@@ -120,6 +127,11 @@ func NewClient(ctx context.Context, cc ClientConfig) (*s3.Client, ClientInfo, er
 			})
 		}),
 	}
+	logger := cc.Logger
+	if logger == nil {
+		logger = logging.Nop{}
+	}
+	opts = append(opts, config.WithLogger(logger), config.WithClientLogMode(cc.LogMode))
 	if cc.Region != "" {
 		opts = append(opts, config.WithRegion(cc.Region))
 	}
