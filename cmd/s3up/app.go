@@ -141,6 +141,7 @@ func connFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "stall-timeout", Value: s3up.DefaultStallTimeout, Usage: "retry a connection that moves no byte for this long"},
 		&cli.BoolFlag{Name: "json", Usage: "print one JSON object per line on stdout, nothing else"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
+		&cli.BoolFlag{Name: "debug", Usage: "print the AWS SDK's log (retries, requests; secrets redacted) on stderr"},
 	}
 }
 
@@ -152,6 +153,9 @@ func connConfig(c *cli.Context, concurrency int) (s3up.ClientConfig, error) {
 		Profile:      c.String("profile"),
 		StallTimeout: c.Duration("stall-timeout"),
 		Concurrency:  concurrency,
+	}
+	if c.Bool("debug") {
+		cc.Logger, cc.LogMode = newSDKLogger(c.App.ErrWriter), sdkLogMode
 	}
 	if c.IsSet("path-style") {
 		v := c.Bool("path-style")
