@@ -86,7 +86,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "s3up",
 		Usage:   "upload large files to S3-compatible stores; rerun to resume",
-		Version: version,
+		Version: currentVersion().Version,
 		Description: `s3up uploads files with S3 multipart upload and resumes an interrupted upload
 (dropped link, kill -9, reboot) by sending only the parts the server does not hold.
 
@@ -103,6 +103,7 @@ Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 			uploadsCommand(),
 			gcCommand(),
 			completionCommand(),
+			versionCommand(),
 		},
 		// urfave/cli prints usage errors itself; route them through exitCode.
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
@@ -112,7 +113,7 @@ Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 		// Without a known command: help, or one usage line for a typo.
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usagef("unknown command %q (commands: put, status, abort, uploads, gc, completion; see s3up --help)", c.Args().First())
+				return usagef("unknown command %q (commands: put, status, abort, uploads, gc, completion, version; see s3up --help)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
