@@ -104,6 +104,7 @@ Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 			gcCommand(),
 			completionCommand(),
 			versionCommand(),
+			gendocsCommand(),
 		},
 		// urfave/cli prints usage errors itself; route them through exitCode.
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
