@@ -1,5 +1,5 @@
+#!/usr/bin/env bash
 # scripts/release.sh [--snapshot] [--docker] [GORELEASER FLAGS...]
-# scripts/release.sh [--snapshot] [GORELEASER FLAGS...]
 #
 # Builds a release of s3up into dist/ with GoReleaser (.goreleaser.yaml):
 # static binaries for linux amd64/arm64, darwin amd64/arm64, windows amd64
