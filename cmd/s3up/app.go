@@ -82,7 +82,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "s3up",
 		Usage:   "upload large files to S3-compatible stores; rerun to resume",
-		Version: version,
+		Version: currentVersion().Version,
 		Description: `s3up uploads files with S3 multipart upload and resumes an interrupted upload
 (dropped link, kill -9, reboot) by sending only the parts the server does not hold.
 
@@ -101,6 +101,8 @@ interrupted by SIGINT / SIGTERM (state kept).`,
 			uploadsCommand(),
 			gcCommand(),
 			completionCommand(),
+			versionCommand(),
+			gendocsCommand(),
 		},
 		// urfave/cli prints usage errors itself; route them through exitCode.
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
@@ -110,7 +112,7 @@ interrupted by SIGINT / SIGTERM (state kept).`,
 		// Without a known command: help, or one usage line for a typo.
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usagef("unknown command %q (commands: put, status, abort, uploads, gc, completion; see s3up --help)", c.Args().First())
+				return usagef("unknown command %q (commands: put, status, abort, uploads, gc, completion, version; see s3up --help)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -139,6 +141,7 @@ func connFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "stall-timeout", Value: store.DefaultStallTimeout, Usage: "retry a connection that moves no byte for this long"},
 		&cli.BoolFlag{Name: "json", Usage: "print one JSON object per line on stdout, nothing else"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
+		&cli.BoolFlag{Name: "debug", Usage: "print the AWS SDK's log (retries, requests; secrets redacted) on stderr"},
 	}
 }
 
@@ -150,6 +153,9 @@ func connConfig(c *cli.Context, concurrency int) (store.ClientConfig, error) {
 		Profile:      c.String("profile"),
 		StallTimeout: c.Duration("stall-timeout"),
 		Concurrency:  concurrency,
+	}
+	if c.Bool("debug") {
+		cc.Logger, cc.LogMode = newSDKLogger(c.App.ErrWriter), sdkLogMode
 	}
 	if c.IsSet("path-style") {
 		v := c.Bool("path-style")

@@ -30,9 +30,9 @@ Examples:
 			case "zsh":
 				script = zshCompletion
 			case "fish":
-				s, err := c.App.ToFishCompletion()
+				s, err := fishCompletion()
 				if err != nil {
-					return fmt.Errorf("fish completion: %w", err)
+					return err
 				}
 				script = s
 			default:

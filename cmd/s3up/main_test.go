@@ -5,8 +5,13 @@ import (
 	"testing"
 )
 
-// TestMain keeps the tests away from the user's own resume state.
+// TestMain keeps the tests away from the user's own resume state; with
+// S3UP_TEST_RUN_MAIN=1 the test binary is s3up itself (see runMain).
 func TestMain(m *testing.M) {
+	if os.Getenv("S3UP_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
 	dir, err := os.MkdirTemp("", "s3up-cmd-test-state-")
 	if err != nil {
 		panic(err)

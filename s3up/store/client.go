@@ -35,10 +35,11 @@ type ClientConfig struct {
 	StallTimeout time.Duration
 	// Concurrency sizes the connection pool (0 → 4).
 	Concurrency int
-	// Logger receives the SDK's log lines; nil discards them (the SDK would
-	// otherwise print warnings such as "falling back to IMDSv1" on stderr).
-	Logger logging.Logger
-	// LogMode selects what the SDK logs to Logger (retries, requests, ...).
+	// Logger receives the SDK's own log lines (such as "falling back to
+	// IMDSv1" when no credentials are configured); nil discards them, so
+	// nothing but s3up's lines reaches stderr. LogMode selects what else
+	// the SDK logs to it (aws.LogRetries, aws.LogRequest, ...).
+	Logger  logging.Logger
 	LogMode aws.ClientLogMode
 }
 

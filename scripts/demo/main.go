@@ -28,6 +28,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"golang.org/x/term"
 
 	"github.com/s3up/s3up/integration/s3test"
 )
@@ -41,8 +42,18 @@ func main() {
 	}
 }
 
+// bold is set when stdout is a terminal that may show escapes: piped into a
+// file or a log, the demo prints plain text.
+var bold = isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
 func step(format string, args ...any) {
-	fmt.Printf("\n\033[1m== "+format+"\033[0m\n", args...)
+	if bold {
+		fmt.Printf("\n\033[1m== "+format+"\033[0m\n", args...)
+		return
+	}
+	fmt.Printf("\n== "+format+"\n", args...)
 }
 
 func run(sizeFlag string) error {
