@@ -20,8 +20,7 @@ var Lacking = map[string]map[string]string{
 		"sse-s3":                           "accepts x-amz-server-side-encryption: AES256 but neither encrypts nor reports it",
 	},
 	"seaweedfs": {
-		"object-checksum": "checks each part's x-amz-checksum-* but reports no checksum for the object (HEAD with x-amz-checksum-mode: ENABLED shows none)",
-		"part-replace":    "a part uploaded again is kept beside the first: ListParts lists every upload of a part number, and Complete takes the one it names",
+		"part-replace": "a part uploaded again is kept beside the first: ListParts lists every upload of a part number, and Complete takes the one it names",
 	},
 }
 
