@@ -46,7 +46,7 @@ func encodeState(st *State) ([]byte, error) {
 		if p.Number != n {
 			return nil, fmt.Errorf("parts[%d] holds part number %d", n, p.Number)
 		}
-		if err := p.validate(st.PartCount); err != nil {
+		if err := p.validate(st.maxPart()); err != nil {
 			return nil, err
 		}
 		line, err := encodePart(p)
@@ -105,7 +105,7 @@ func parseJournal(data []byte) (*parsed, error) {
 			}
 			return nil, corrupt(line, "invalid part record: %v", err)
 		}
-		if err := p.validate(h.PartCount); err != nil {
+		if err := p.validate(h.maxPart()); err != nil {
 			return nil, corrupt(line, "%v", err)
 		}
 		st.Parts[p.Number] = p

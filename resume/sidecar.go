@@ -210,7 +210,7 @@ func (s *Sidecar) Load() (*State, error) {
 		return nil, fmt.Errorf("load sidecar %s: %w", s.path, err)
 	}
 	s.journal = f
-	s.partCount = p.state.PartCount
+	s.partCount = p.state.maxPart()
 	s.intact = p.intact
 	s.torn = p.torn(int64(len(data)))
 
@@ -240,7 +240,7 @@ func (s *Sidecar) Create(h Header) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.replace(data, h.PartCount); err != nil {
+	if err := s.replace(data, h.maxPart()); err != nil {
 		return fmt.Errorf("create sidecar: %w", err)
 	}
 	return nil
@@ -303,7 +303,7 @@ func (s *Sidecar) compact(st *State) error {
 	if err != nil {
 		return fmt.Errorf("compact sidecar %s: %w", s.path, err)
 	}
-	if err := s.replace(data, c.PartCount); err != nil {
+	if err := s.replace(data, c.maxPart()); err != nil {
 		return fmt.Errorf("compact sidecar: %w", err)
 	}
 	return nil

@@ -46,12 +46,16 @@ type Destination struct {
 
 // Header is everything about an upload that is fixed when it starts. It is line 1 of the sidecar.
 type Header struct {
-	Version           int               `json:"version"`
-	UploadID          string            `json:"upload_id"`
-	Destination       Destination       `json:"destination"`
-	Source            Source            `json:"source"`
-	PartSize          int64             `json:"part_size"`
-	PartCount         int32             `json:"part_count"`
+	Version     int         `json:"version"`
+	UploadID    string      `json:"upload_id"`
+	Destination Destination `json:"destination"`
+	Source      Source      `json:"source"`
+	PartSize    int64       `json:"part_size"`  // a stream's first part size: later parts may be bigger
+	PartCount   int32       `json:"part_count"` // 0 for a stream: its length is known only at its end
+	// Stream marks an upload of a stream (standard input, a producer's output), read once
+	// from front to back: Source.Path names it, parts record their own sizes, and a resume
+	// compares each part's digest with the stream read again.
+	Stream            bool              `json:"stream,omitempty"`
 	ChecksumAlgorithm string            `json:"checksum,omitempty"`
 	ObjectOptions     map[string]string `json:"object_options,omitempty"` // content-type, metadata, storage class... fixed at CreateMultipartUpload
 	CreatedAt         time.Time         `json:"created_at"`
@@ -87,10 +91,23 @@ func (h *Header) validate() error {
 		return fmt.Errorf("header has negative source size %d", h.Source.Size)
 	case h.PartSize <= 0:
 		return fmt.Errorf("header has part_size %d, want > 0", h.PartSize)
-	case h.PartCount < 1:
+	case h.Stream && h.PartCount != 0:
+		return fmt.Errorf("stream header has part_count %d, want 0", h.PartCount)
+	case !h.Stream && h.PartCount < 1:
 		return fmt.Errorf("header has part_count %d, want >= 1", h.PartCount)
 	}
 	return nil
+}
+
+// MaxStreamParts is the highest part number of a stream's upload (S3's limit).
+const MaxStreamParts = 10000
+
+// maxPart is the highest part number the upload may record.
+func (h *Header) maxPart() int32 {
+	if h.Stream {
+		return MaxStreamParts
+	}
+	return h.PartCount
 }
 
 // validate reports the first inconsistency of a part record against an upload of partCount

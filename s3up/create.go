@@ -24,6 +24,7 @@ func (s *session) create(ctx context.Context, d decision) ([]int32, error) {
 		return nil, err
 	}
 	s.plan = plan
+	s.data = fileParts{src: s.ra, plan: plan}
 	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, plan.PartSize)
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)}
 	s.opts.Object.applyCreate(in, s.res.Source)

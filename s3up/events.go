@@ -79,9 +79,9 @@ type Warning struct {
 // of acknowledged parts; it can go down when a retry rewinds a part.
 type Progress struct {
 	Bytes     int64 `json:"bytes"`      // on the server or in flight, kept parts included
-	Total     int64 `json:"total"`      // the source's size
+	Total     int64 `json:"total"`      // the source's size; -1 for a stream of unknown length
 	PartsDone int   `json:"parts_done"` // acknowledged parts, kept ones included
-	Parts     int32 `json:"parts"`
+	Parts     int32 `json:"parts"` // 0 for a stream of unknown length
 }
 
 // PartDone: the server acknowledged part Number.
@@ -132,6 +132,7 @@ type emitter struct {
 	stopped chan struct{}
 	closed  bool
 
+	planned   atomic.Bool
 	bytes     atomic.Int64
 	partsDone atomic.Int64
 	total     atomic.Int64
@@ -169,6 +170,7 @@ func (e *emitter) addBytes(n int64) { e.bytes.Add(n) }
 // plan sets what Progress reports totals against, and the bytes and parts
 // already on the server.
 func (e *emitter) plan(total int64, parts int32, doneBytes int64, doneParts int) {
+	e.planned.Store(true)
 	e.total.Store(total)
 	e.parts.Store(parts)
 	e.bytes.Store(doneBytes)
@@ -194,7 +196,7 @@ func (e *emitter) run() {
 		select {
 		case <-e.wake:
 		case <-tick.C:
-			if p := e.sample(); p != last && p.Parts > 0 {
+			if p := e.sample(); p != last && e.planned.Load() {
 				last = p
 				e.emit(p)
 			}

@@ -110,3 +110,35 @@ func ValidatePartSize(n int64) error {
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+// streamGrowth is how a stream of unknown length grows its parts: each part
+// is at least 1/streamGrowth of the bytes read before it.
+const streamGrowth = 1000
+
+// StreamPartSize is the size of the next part of a stream of unknown length
+// after sent bytes: base (DefaultPartSize for 0) until the stream has grown
+// past base×1000, then a thousandth of the bytes so far, in whole MiB, at
+// most MaxPartSize. A stream never reaches part 10,001 below
+// StreamCapacity(base) (about 20 TiB with 16 MiB parts), and memory, which
+// holds the parts in flight, grows with the stream only once it is large:
+// a 100 GiB stream sends parts of about 100 MiB, a 1 TiB stream of 1 GiB.
+func StreamPartSize(base, sent int64) int64 {
+	if base == 0 {
+		base = DefaultPartSize
+	}
+	size := sent / streamGrowth
+	if size <= base {
+		return base
+	}
+	return min(ceilDiv(size, partSizeStep)*partSizeStep, MaxPartSize)
+}
+
+// StreamCapacity is the largest stream whose parts (StreamPartSize from
+// base) fit in MaxParts parts.
+func StreamCapacity(base int64) int64 {
+	var sent int64
+	for n := 0; n < MaxParts; n++ {
+		sent += StreamPartSize(base, sent)
+	}
+	return sent
+}

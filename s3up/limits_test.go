@@ -126,3 +126,44 @@ func FuzzPlanParts(f *testing.F) {
 		checkPlan(t, p, size)
 	})
 }
+
+// TestStreamPartSizes: a stream of unknown length never needs part 10,001
+// up to StreamCapacity (more than 5 TiB, the largest object of most stores),
+// every part but the last is at least the base and at most MaxPartSize, and
+// small streams keep the base part size (memory is parts in flight).
+func TestStreamPartSizes(t *testing.T) {
+	for _, base := range []int64{0, MinPartSize, DefaultPartSize, 64 << 20} {
+		capacity := StreamCapacity(base)
+		if capacity < 5<<40 {
+			t.Fatalf("base %d: capacity %d, below 5 TiB", base, capacity)
+		}
+		for _, size := range []int64{1, 16 << 30, 100 << 30, 1 << 40, 5 << 40, capacity} {
+			var sent int64
+			n := 0
+			maxPart := int64(0)
+			for sent < size {
+				p := StreamPartSize(base, sent)
+				if p < max(base, MinPartSize) || p > MaxPartSize {
+					t.Fatalf("base %d, part %d of a %d-byte stream: %d bytes", base, n+1, size, p)
+				}
+				maxPart = max(maxPart, p)
+				sent += p
+				n++
+			}
+			if n > MaxParts {
+				t.Fatalf("base %d: a %d-byte stream needs %d parts", base, size, n)
+			}
+			b := base
+			if b == 0 {
+				b = DefaultPartSize
+			}
+			if size <= b*streamGrowth && maxPart != b {
+				t.Fatalf("base %d: a %d-byte stream grew its parts to %d", b, size, maxPart)
+			}
+			t.Logf("base %d: %d bytes in %d parts, largest %d MiB", base, size, n, maxPart>>20)
+		}
+	}
+	if got := StreamPartSize(0, 0); got != DefaultPartSize {
+		t.Fatalf("first part of a stream: %d", got)
+	}
+}

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -26,8 +26,30 @@ import (
 // still check a kept part against the source.
 const digestAlg = checksum.CRC32C
 
-// digestOf formats a journal Digest.
+// digestOf formats a journal Digest entry: "alg:value".
 func digestOf(alg checksum.Algorithm, sum string) string { return string(alg) + ":" + sum }
+
+// digestValue returns the value of alg in a journal Digest, a list of
+// "alg:value" entries separated by commas ("" if absent).
+func digestValue(d string, alg checksum.Algorithm) string {
+	for _, e := range strings.Split(d, ",") {
+		if v, ok := strings.CutPrefix(e, string(alg)+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// addDigest adds an "alg:value" entry to a journal Digest.
+func addDigest(d string, alg checksum.Algorithm, sum string) string {
+	if sum == "" || digestValue(d, alg) != "" {
+		return d
+	}
+	if d == "" {
+		return digestOf(alg, sum)
+	}
+	return d + "," + digestOf(alg, sum)
+}
 
 // proofRequest is the hashing that proves a journalled part against the
 // source: its wire checksum, or, without one, the local digest; with the
@@ -43,8 +65,8 @@ func (s *session) proofRequest() checksum.Request {
 
 // complete fills in the digests of p that sums has and the journal lacks.
 func (s *session) completeDigests(p *resume.Part, sums checksum.Sums) {
-	if p.Digest == "" && sums.CRC32C != "" && s.w.alg != checksum.CRC32C {
-		p.Digest = digestOf(digestAlg, sums.CRC32C)
+	if sums.CRC32C != "" && s.w.alg != checksum.CRC32C {
+		p.Digest = addDigest(p.Digest, digestAlg, sums.CRC32C)
 	}
 	if p.CRC64ECMA == "" && s.nativeCRC64.Load() {
 		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
@@ -56,7 +78,8 @@ func (s *session) completeDigests(p *resume.Part, sums checksum.Sums) {
 func (s *session) proves(p resume.Part, sums checksum.Sums) bool {
 	switch {
 	case s.w.alg == checksum.None:
-		return p.Digest != "" && p.Digest == digestOf(digestAlg, sums.Checksum)
+		v := digestValue(p.Digest, digestAlg)
+		return v != "" && v == sums.Checksum
 	default:
 		return p.Checksum != "" && p.Checksum == sums.Checksum
 	}
@@ -76,11 +99,8 @@ func (s *session) hashParts(ctx context.Context, nums []int32, req checksum.Requ
 			break
 		}
 		g.Go(func() error {
-			size := s.plan.PartSizeOf(n)
-			sums, got, err := checksum.Hash(ctxReader{gctx, io.NewSectionReader(s.src, s.plan.Offset(n), size)}, req)
-			if err == nil && got != size {
-				err = fmt.Errorf("read %d of %d bytes: the file is shorter than when the upload started", got, size)
-			}
+			size := s.data.size(n)
+			sums, err := s.data.sums(gctx, n, req)
 			if err != nil {
 				return err
 			}
@@ -180,15 +200,3 @@ func (s *session) holds(c resume.Part, local checksum.Sums) bool {
 	return ok && bytes.Equal(m, local.MD5)
 }
 
-// ctxReader stops a long read when ctx is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -20,7 +21,8 @@ import (
 type session struct {
 	u    *Uploader
 	opts Options
-	src  seekable
+	src  origin
+	ra   io.ReaderAt // a file's bytes (nil for a stream)
 	id   resume.Source
 	dest resume.Destination
 	ev   *emitter
@@ -30,6 +32,7 @@ type session struct {
 	// Fixed once decided.
 	state    *resume.State // the journal decided from (nil for a fresh upload)
 	plan     Plan
+	data     partData // where the parts' bytes come from
 	w        wire
 	uploadID string
 
@@ -282,6 +285,7 @@ func (s *session) abortOld(ctx context.Context, id, why string) {
 // as it is now, and returns the parts to send.
 func (s *session) resume(ctx context.Context, d decision) ([]int32, error) {
 	s.plan, s.uploadID = d.plan, s.state.UploadID
+	s.data = fileParts{src: s.ra, plan: d.plan}
 	s.w = newWire(s.opts, d.alg, s.u.client.Info.TLS, d.plan.PartSize)
 	if s.opts.PartSize != 0 && s.opts.PartSize != d.plan.PartSize {
 		s.ev.emit(Warning{Message: fmt.Sprintf("resuming with the part size the upload started with (%d bytes), not --part-size", d.plan.PartSize)})

@@ -55,9 +55,16 @@ func (s *session) putSingle(ctx context.Context) error {
 	}
 	size := s.id.Size
 	s.plan = Plan{Size: size, PartSize: size, Count: 1, LastPartSize: size}
+	s.data = fileParts{src: s.ra, plan: s.plan}
 	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: size, PartSize: size, Parts: 1})
+	return s.sendSingle(ctx, size)
+}
+
+// sendSingle sends the source's size bytes (s.data's part 1) in one
+// PutObject and verifies the object.
+func (s *session) sendSingle(ctx context.Context, size int64) error {
 	s.ev.plan(size, 1, 0, 0)
-	s.res.Parts, s.res.PartSize = 1, size
+	s.res.Parts, s.res.PartSize, s.res.Size = 1, size, size
 	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, size)
 	p, md5, out, err := s.putObject(ctx)
 	if err != nil && s.w.alg.Flexible() && refusesChecksums(err) {
@@ -103,9 +110,9 @@ func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutOb
 	size := s.id.Size
 	req := s.w.request()
 	req.MD5, req.CRC32C, req.CRC64ECMA = true, true, s.nativeCRC64.Load()
-	sums, read, err := checksum.Hash(s.section(1), req)
-	if err != nil || read != size {
-		return resume.Part{}, nil, nil, store.WithKind(ErrTransient, fmt.Errorf("read %s: %v", s.res.Source, errOrShort(err)))
+	sums, err := s.data.sums(ctx, 1, req)
+	if err != nil {
+		return resume.Part{}, nil, nil, store.WithKind(ErrTransient, fmt.Errorf("read %s: %v", s.res.Source, err))
 	}
 	body := s.body(ctx, 1, size)
 	in := &s3.PutObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), Body: body, ContentLength: aws.Int64(size)}

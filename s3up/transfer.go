@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,77 +24,119 @@ import (
 
 // sendParts uploads the given parts, at most Concurrency at a time, and
 // journals each as soon as the server acknowledges it.
+func (s *session) sendParts(ctx context.Context, parts []int32) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	x := s.newSender(ctx)
+	for _, n := range parts {
+		if !x.send(n, nil) {
+			break
+		}
+	}
+	return x.wait()
+}
+
+// sender sends parts, at most Concurrency at a time, and journals each as
+// soon as the server acknowledges it.
 //
 // When ctx is cancelled (an interrupt), no new part starts; parts in flight
 // get Options.Grace to finish so their bytes are not wasted, then are cut.
 // A part that fails for good (after the SDK's retries) stops new parts; a
 // failure no rerun can fix (access denied, a refused option) also cuts the
 // parts in flight at once, since their outcome no longer matters.
-func (s *session) sendParts(ctx context.Context, parts []int32) error {
-	if len(parts) == 0 {
-		return nil
-	}
-	partCtx, cancelParts := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer cancelParts(nil)
-	stop := context.AfterFunc(ctx, func() {
+type sender struct {
+	s           *session
+	ctx         context.Context // the run's: its end stops new parts
+	partCtx     context.Context // the parts': cut Grace after ctx ends, or at a permanent failure
+	cancelParts context.CancelCauseFunc
+	stop        func() bool
+	g           errgroup.Group
+
+	mu     sync.Mutex
+	failed error
+}
+
+func (s *session) newSender(ctx context.Context) *sender {
+	x := &sender{s: s, ctx: ctx}
+	x.partCtx, x.cancelParts = context.WithCancelCause(context.WithoutCancel(ctx))
+	x.stop = context.AfterFunc(ctx, func() {
 		if s.opts.Grace < 0 {
-			cancelParts(context.Canceled)
+			x.cancelParts(context.Canceled)
 			return
 		}
-		t := time.AfterFunc(s.opts.Grace, func() { cancelParts(context.Canceled) })
-		context.AfterFunc(partCtx, func() { t.Stop() })
+		t := time.AfterFunc(s.opts.Grace, func() { x.cancelParts(context.Canceled) })
+		context.AfterFunc(x.partCtx, func() { t.Stop() })
 	})
-	defer stop()
+	x.g.SetLimit(s.opts.Concurrency)
+	return x
+}
 
-	var g errgroup.Group
-	g.SetLimit(s.opts.Concurrency)
-	var failed error
-	var mu = &s.mu
-	setFailed := func(err error) {
-		mu.Lock()
-		if failed == nil {
-			failed = err
-		}
-		mu.Unlock()
-		if !errors.Is(store.Classify(err), ErrTransient) {
-			cancelParts(err)
-		}
+func (x *sender) setFailed(err error) {
+	x.mu.Lock()
+	if x.failed == nil {
+		x.failed = err
 	}
-	hasFailed := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return failed != nil
+	x.mu.Unlock()
+	if !errors.Is(store.Classify(err), ErrTransient) {
+		x.cancelParts(err)
 	}
-	for _, n := range parts {
-		// The slot is taken before the part is read or a goroutine started.
-		if ctx.Err() != nil || hasFailed() {
-			break
+}
+
+// stopped reports whether no new part may start.
+func (x *sender) stopped() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.failed != nil || x.ctx.Err() != nil
+}
+
+// send sends part n in the background, once a slot is free (send blocks
+// until then: the slot is taken before the part is read or a goroutine
+// started). done, if not nil, runs when the part is finished, whatever the
+// outcome. send reports false when no part may start any more.
+func (x *sender) send(n int32, done func()) bool {
+	if x.stopped() {
+		if done != nil {
+			done()
 		}
-		g.Go(func() error {
-			if ctx.Err() != nil || hasFailed() {
-				return nil
-			}
-			p, err := s.uploadPart(partCtx, n)
-			if err == nil {
-				if err = s.sc.Append(p); err != nil {
-					err = store.WithKind(ErrState, fmt.Errorf("record part %d in %s: %w", n, s.sc.Path(), err))
-				}
-			}
-			if err != nil {
-				setFailed(err)
-				return nil
-			}
-			s.partDone(p)
-			s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
+		return false
+	}
+	x.g.Go(func() error {
+		if done != nil {
+			defer done()
+		}
+		if x.stopped() {
 			return nil
-		})
+		}
+		s := x.s
+		p, err := s.uploadPart(x.partCtx, n)
+		if err == nil {
+			if err = s.sc.Append(p); err != nil {
+				err = store.WithKind(ErrState, fmt.Errorf("record part %d in %s: %w", n, s.sc.Path(), err))
+			}
+		}
+		if err != nil {
+			x.setFailed(err)
+			return nil
+		}
+		s.partDone(p)
+		s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
+		return nil
+	})
+	return true
+}
+
+// wait waits for the parts sent and returns the first failure, or the
+// interruption.
+func (x *sender) wait() error {
+	x.g.Wait()
+	x.stop()
+	x.cancelParts(nil)
+	if x.failed != nil && x.ctx.Err() == nil {
+		return x.s.failure(x.failed)
 	}
-	g.Wait()
-	if failed != nil && ctx.Err() == nil {
-		return s.failure(failed)
-	}
-	if ctx.Err() != nil {
-		return s.interrupted(ctx.Err())
+	if x.ctx.Err() != nil {
+		return x.s.interrupted(x.ctx.Err())
 	}
 	return nil
 }
@@ -124,7 +167,7 @@ func (s *session) failure(err error) error {
 // body. A retry by the SDK rewinds the section reader and reads the source
 // again.
 func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
-	size := s.plan.PartSizeOf(n)
+	size := s.data.size(n)
 	if s.w.trailer {
 		return s.refusal(s.uploadPartTrailer(ctx, n, size))
 	}
@@ -132,11 +175,9 @@ func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) 
 	req.CRC64ECMA = s.nativeCRC64.Load()
 	var sums checksum.Sums
 	if !req.Empty() {
-		var read int64
 		var err error
-		sums, read, err = checksum.Hash(s.section(n), req)
-		if err != nil || read != size {
-			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, errOrShort(err)))}
+		if sums, err = s.data.sums(ctx, n, req); err != nil {
+			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, err))}
 		}
 	}
 	// With nothing to hash before sending, the body is read once, by the
@@ -183,6 +224,7 @@ func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) 
 	case s.w.alg == checksum.MD5:
 		p.Digest = digestOf(digestAlg, sums.CRC32C)
 	}
+	s.addStreamDigest(&p)
 	if req.CRC64ECMA {
 		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
 	}
@@ -191,6 +233,14 @@ func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) 
 		return resume.Part{}, &UploadError{Op: op, Err: err}
 	}
 	return p, nil
+}
+
+// addStreamDigest journals a stream part's SHA-256, by which a resume
+// recognises it.
+func (s *session) addStreamDigest(p *resume.Part) {
+	if d, ok := s.data.(interface{ digest(int32) string }); ok {
+		p.Digest = addDigest(p.Digest, checksum.SHA256, digestValue(d.digest(p.Number), checksum.SHA256))
+	}
 }
 
 // refusal turns the error of a part that carried a flexible checksum into
@@ -234,9 +284,9 @@ func (s *session) acknowledged(ctx context.Context, p *resume.Part, serverSum st
 	}
 	if p.CRC64ECMA == "" {
 		// Sent before the store's CRC-64 was known: read the part again.
-		sums, read, err := checksum.Hash(ctxReader{ctx, s.section(p.Number)}, checksum.Request{CRC64ECMA: true})
-		if err != nil || read != p.Size {
-			return store.WithKind(ErrTransient, fmt.Errorf("read part %d again: %v", p.Number, errOrShort(err)))
+		sums, err := s.data.sums(ctx, p.Number, checksum.Request{CRC64ECMA: true})
+		if err != nil {
+			return store.WithKind(ErrTransient, fmt.Errorf("read part %d again: %v", p.Number, err))
 		}
 		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
 	}
@@ -268,13 +318,14 @@ func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (r
 		local = m.ComputedChecksums[string(s.w.alg.SDK())]
 	}
 	if local == "" {
-		sums, read, err := checksum.Hash(s.section(n), checksum.Request{Alg: s.w.alg})
-		if err != nil || read != size {
-			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, errOrShort(err)))}
+		sums, err := s.data.sums(ctx, n, checksum.Request{Alg: s.w.alg})
+		if err != nil {
+			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, err))}
 		}
 		local = sums.Checksum
 	}
 	p := resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: local}
+	s.addStreamDigest(&p)
 	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
 		body.withdraw()
 		return resume.Part{}, &UploadError{Op: op, Err: err}
@@ -282,12 +333,8 @@ func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (r
 	return p, nil
 }
 
-func (s *session) section(n int32) *io.SectionReader {
-	return io.NewSectionReader(s.src, s.plan.Offset(n), s.plan.PartSizeOf(n))
-}
-
 func (s *session) body(ctx context.Context, n int32, size int64) *partReader {
-	return &partReader{sec: s.section(n), size: size, ev: s.ev, lim: s.u.limiter, ctx: ctx}
+	return &partReader{sec: s.data.section(n), size: size, ev: s.ev, lim: s.u.limiter, ctx: ctx}
 }
 
 func errOrShort(err error) error {

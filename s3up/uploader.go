@@ -53,6 +53,7 @@ type Result struct {
 	PartsKept       int     `json:"parts_kept"`
 	BytesSent       int64   `json:"bytes_sent"`
 	BytesRechecked  int64   `json:"bytes_rechecked,omitempty"` // kept bytes read again before Complete
+	BytesSkipped    int64   `json:"bytes_skipped,omitempty"`   // a stream's bytes not sent again: the server held them from an identical earlier run
 	Resumed         bool    `json:"resumed"`
 	AlreadyComplete bool    `json:"already_complete,omitempty"`
 	Checksum        string  `json:"checksum,omitempty"` // the object's checksum as verified
@@ -60,14 +61,21 @@ type Result struct {
 	Duration        float64 `json:"duration_seconds"`
 }
 
-// seekable is a source the session can read any part of again: a file
+// origin is what a session uploads: its identity in the journal, its name
+// for people, and the check, before the object is completed, that it is
+// still what it was (a file unchanged; a stream's producer exited 0).
+type origin interface {
+	Identity() resume.Source
+	Name() string
+	Check() error
+}
+
+// seekable is an origin any part of which can be read again: a file
 // (source.File), or in tests a stand-in whose identity and bytes are
 // controlled.
 type seekable interface {
 	io.ReaderAt
-	Identity() resume.Source
-	Name() string
-	Check() error
+	origin
 }
 
 // Put uploads the file at path to bucket/key. If an earlier Put of the same
@@ -98,7 +106,7 @@ func (u *Uploader) put(ctx context.Context, src seekable, bucket, key string) (*
 	start := time.Now()
 	ev := newEmitter(u.opts.Listener)
 	s := &session{
-		u: u, opts: u.opts, src: src, id: src.Identity(), ev: ev,
+		u: u, opts: u.opts, src: src, ra: src, id: src.Identity(), ev: ev,
 		dest: resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: bucket, Key: key},
 		res:  &Result{Source: src.Name(), Bucket: bucket, Key: key, Size: src.Identity().Size},
 	}

@@ -140,8 +140,8 @@ func fullCRC32C(parts []resume.Part, alg checksum.Algorithm) (string, bool) {
 		switch {
 		case alg == checksum.CRC32C && p.Checksum != "":
 			sums[i] = p.Checksum
-		case strings.HasPrefix(p.Digest, string(checksum.CRC32C)+":"):
-			sums[i] = strings.TrimPrefix(p.Digest, string(checksum.CRC32C)+":")
+		case digestValue(p.Digest, checksum.CRC32C) != "":
+			sums[i] = digestValue(p.Digest, checksum.CRC32C)
 		default:
 			return "", false
 		}
@@ -180,7 +180,7 @@ func checkSingle(o *objectHead, p resume.Part, alg checksum.Algorithm, md5 []byt
 		}
 	}
 	if g := o.native.GoogCRC32C; g != "" {
-		if want := strings.TrimPrefix(p.Digest, string(checksum.CRC32C)+":"); g != want {
+		if want := digestValue(p.Digest, checksum.CRC32C); g != want {
 			c.mismatch = fmt.Sprintf("the store's x-goog-hash crc32c is %s, the source has %s", g, want)
 			return c
 		}

@@ -27,6 +27,7 @@ Examples:
   s3up abort --json big.iso s3://isos/big.iso`,
 		Flags: append(connFlags(),
 			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
+			&cli.BoolFlag{Name: "stdin-from-command", Usage: "the upload of a producer's output: s3://BUCKET/KEY -- COMMAND [ARGS...], as given to put"},
 			&cli.BoolFlag{Name: "all", Usage: "without resume state, abort every incomplete upload of the key (they may be another host's)"},
 		),
 		Action: runAbort,

@@ -209,8 +209,28 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 // parseSourceDest reads the SOURCE s3://BUCKET/KEY arguments of status and
-// abort. A KEY ending in "/" gets SOURCE's file name, as with put.
+// abort. A KEY ending in "/" gets SOURCE's file name, as with put. A stream
+// is "-" (standard input), or --stdin-from-command s3://BUCKET/KEY -- CMD;
+// it is returned as its resume-state identity (s3up.StreamID).
 func parseSourceDest(c *cli.Context) (src, bucket, key string, err error) {
+	if c.Bool("stdin-from-command") {
+		args := c.Args().Slice()
+		if len(args) < 3 || args[1] != "--" {
+			return "", "", "", usagef("%s --stdin-from-command needs s3://BUCKET/KEY -- COMMAND [ARGS...], as given to put", c.Command.Name)
+		}
+		bucket, key, err = s3up.ParseURL(args[0])
+		if err == nil {
+			err = s3up.ValidateDestination(bucket, key)
+		}
+		return s3up.StreamID("command " + quoteArgs(args[2:])), bucket, key, err
+	}
+	if c.NArg() == 2 && c.Args().Get(0) == "-" {
+		bucket, key, err = s3up.ParseURL(c.Args().Get(1))
+		if err == nil {
+			err = s3up.ValidateDestination(bucket, key)
+		}
+		return s3up.StreamID("stdin"), bucket, key, err
+	}
 	if c.NArg() != 2 {
 		return "", "", "", usagef("%s needs SOURCE and s3://BUCKET/KEY (see s3up %s --help)", c.Command.Name, c.Command.Name)
 	}

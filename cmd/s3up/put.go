@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +16,7 @@ func putCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "put",
 		Usage:     "upload files; rerunning the same command resumes",
-		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/)",
+		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/; a stream: - or --stdin-from-command s3://BUCKET/KEY -- CMD ARGS...)",
 		Description: `Uploads SOURCE with S3 multipart upload. Progress is kept in a small journal
 in the state directory ($XDG_STATE_HOME/s3up, else ~/.local/state/s3up, or
 --state-dir). If the upload is interrupted, run the same command again: s3up
@@ -23,13 +24,27 @@ asks the server which parts it holds, checks them against the journal, reads
 the parts it keeps from SOURCE again to prove they still match, and sends only
 the rest.
 
+A stream is uploaded with "-" (standard input) or --stdin-from-command, which
+runs a producer and completes the object only if it exits 0. A stream is read
+once; each part stays in memory until the server has it (memory: about
+concurrency+1 parts), and parts grow with the stream so that it never needs
+part 10,001 (give --expected-size for streams beyond 20 TiB, and for stores
+such as R2 that require equal parts). A stream that ends badly (the producer
+failed, another size than --expected-size) is never completed. Rerun after an
+interruption, a deterministic producer is read again and only the parts the
+server does not hold are sent.
+
 Examples:
   s3up put backup.tar s3://backups/2026/backup.tar
   s3up put --endpoint http://127.0.0.1:9000 big.iso s3://isos/
   s3up put --part-size 64MiB --concurrency 8 db.dump s3://dumps/db.dump
   s3up put --state-dir /var/lib/s3up --bwlimit 20MiB/s /srv/*.tar s3://bk/nightly/
-  s3up put --fresh backup.tar s3://backups/backup.tar   # discard old progress`,
+  s3up put --fresh backup.tar s3://backups/backup.tar   # discard old progress
+  pg_dump db | gzip | s3up put - s3://backups/db.sql.gz
+  s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .`,
 		Flags: append(connFlags(),
+			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and upload its output; the object is completed only if the command exits 0 (put --stdin-from-command s3://B/K -- pg_dump db)"},
+			&cli.StringFlag{Name: "expected-size", Usage: "a stream's exact size: equal parts planned for it (R2 needs them), and a stream of another size is never completed"},
 			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
 			&cli.StringFlag{Name: "multipart-threshold", Usage: "files from this size go as a multipart upload; smaller ones in one PutObject (default: the part size)"},
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
@@ -58,15 +73,27 @@ Examples:
 
 // putArgs is the typed form of the put command line.
 type putArgs struct {
-	sources []string
-	bucket  string
-	key     string // "" or ending in "/" → prefix
-	opts    s3up.Options
-	conc    int
+	sources  []string
+	bucket   string
+	key      string // "" or ending in "/" → prefix
+	opts     s3up.Options
+	conc     int
+	stream   bool     // the source is standard input ("-") or a producer
+	producer []string // --stdin-from-command: the command and its arguments
+	expected int64    // --expected-size, -1 if not given
 }
 
 func parsePut(c *cli.Context) (*putArgs, error) {
 	args := c.Args().Slice()
+	var producer []string
+	if c.Bool("stdin-from-command") {
+		i := slices.Index(args, "--")
+		if i != 1 || len(args) < 3 {
+			return nil, usagef("--stdin-from-command needs s3://BUCKET/KEY -- COMMAND [ARGS...] (see s3up put --help)")
+		}
+		producer = args[2:]
+		args = []string{"-", args[0]}
+	}
 	if len(args) < 2 {
 		return nil, usagef("put needs SOURCE and s3://BUCKET/KEY (see s3up put --help)")
 	}
@@ -75,7 +102,24 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 	if err != nil {
 		return nil, err
 	}
-	pa := &putArgs{sources: args[:len(args)-1], bucket: bucket, key: key}
+	pa := &putArgs{sources: args[:len(args)-1], bucket: bucket, key: key, producer: producer, expected: -1}
+	if slices.Contains(pa.sources, "-") {
+		if len(pa.sources) > 1 {
+			return nil, usagef("a stream (-) is uploaded on its own, not with other sources")
+		}
+		if key == "" || strings.HasSuffix(key, "/") {
+			return nil, usagef("a stream needs a whole key: s3://%s/%sNAME", bucket, key)
+		}
+		pa.stream = true
+	}
+	if s := c.String("expected-size"); s != "" {
+		if !pa.stream {
+			return nil, usagef("--expected-size is for a stream (- or --stdin-from-command); a file's size is known")
+		}
+		if pa.expected, err = parseSize("expected-size", s); err != nil {
+			return nil, err
+		}
+	}
 	if len(pa.sources) > 1 && key != "" && !strings.HasSuffix(key, "/") {
 		return nil, usagef("several sources need a prefix destination ending in \"/\" (got %s)", dst)
 	}
@@ -154,6 +198,9 @@ func runPut(c *cli.Context) error {
 	pa, err := parsePut(c)
 	if err != nil {
 		return err
+	}
+	if pa.stream {
+		return runPutStream(c, pa)
 	}
 	// Check every source, and that no two go to one key, before anything
 	// is sent.

@@ -116,8 +116,12 @@ func (r *putRenderer) Event(e s3up.Event) {
 		if ev.Raised {
 			raised = " (part size raised to stay within 10,000 parts)"
 		}
+		if ev.Size < 0 {
+			o.info("s3up: %s -> s3://%s/%s: a stream, read once; parts grow with it", r.src, ev.Bucket, ev.Key)
+			return
+		}
 		if ev.Size == 0 {
-			o.info("s3up: %s -> s3://%s/%s: empty file, one PutObject", r.src, ev.Bucket, ev.Key)
+			o.info("s3up: %s -> s3://%s/%s: empty, one PutObject", r.src, ev.Bucket, ev.Key)
 			return
 		}
 		shape := fmt.Sprintf("%d parts of %s", ev.Parts, humanize.IBytes(uint64(ev.PartSize)))
@@ -143,7 +147,11 @@ func (r *putRenderer) Event(e s3up.Event) {
 		if ev.Mismatched > 0 {
 			extra += fmt.Sprintf(", %d mismatched", ev.Mismatched)
 		}
-		o.info("s3up: resuming upload %s: %d/%d parts on server, %d to send%s", ev.UploadID, ev.OnServer, ev.Parts, ev.ToSend, extra)
+		if ev.Parts == 0 { // a stream, read again
+			o.info("s3up: resuming upload %s: the first %d parts (%s) are as before and on the server; sending the rest", ev.UploadID, ev.OnServer, humanize.IBytes(uint64(ev.BytesOnServer)))
+		} else {
+			o.info("s3up: resuming upload %s: %d/%d parts on server, %d to send%s", ev.UploadID, ev.OnServer, ev.Parts, ev.ToSend, extra)
+		}
 		r.done = ev.BytesOnServer
 		r.partsDone = ev.OnServer
 		r.startBar()
@@ -220,11 +228,15 @@ func (r *putRenderer) maybeLine() {
 		return
 	}
 	r.lastLine = now
+	rate := float64(r.done) / max(now.Sub(r.start).Seconds(), 0.001)
+	if r.total < 0 { // a stream: no total, no percentage, no ETA
+		r.o.info("s3up: progress: %s sent, %d parts, %s/s", humanize.IBytes(uint64(max(r.done, 0))), r.partsDone, humanize.IBytes(uint64(rate)))
+		return
+	}
 	pct := 0.0
 	if r.total > 0 {
 		pct = 100 * float64(r.done) / float64(r.total)
 	}
-	rate := float64(r.done) / max(now.Sub(r.start).Seconds(), 0.001)
 	r.o.info("s3up: progress: %.0f%% %s/%s, %d/%d parts, %s/s", pct,
 		humanize.IBytes(uint64(max(r.done, 0))), humanize.IBytes(uint64(r.total)), r.partsDone, r.parts, humanize.IBytes(uint64(rate)))
 }
@@ -238,9 +250,12 @@ func (r *putRenderer) finish(res *s3up.Result, err error) {
 	r.o.emit("result", res)
 	dur := time.Since(r.start)
 	what := fmt.Sprintf("sent %d parts (%s)", res.PartsSent, humanize.IBytes(uint64(res.BytesSent)))
-	if res.AlreadyComplete {
+	switch {
+	case res.AlreadyComplete:
 		what = "already complete on the server"
-	} else if res.Resumed {
+	case res.BytesSkipped > 0:
+		what += fmt.Sprintf(", %s of the stream were already on the server from an identical earlier run (%d parts)", humanize.IBytes(uint64(res.BytesSkipped)), res.PartsKept)
+	case res.Resumed:
 		what += fmt.Sprintf(", %d parts were already on the server", res.PartsKept)
 	}
 	verified := "not verified (--verify=false)"

@@ -40,6 +40,7 @@ Examples:
   s3up status --json big.iso s3://isos/big.iso | jq '.upload.parts[] | select(.state != "sent")'`,
 		Flags: append(connFlags(),
 			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
+			&cli.BoolFlag{Name: "stdin-from-command", Usage: "the upload of a producer's output: s3://BUCKET/KEY -- COMMAND [ARGS...], as given to put"},
 		),
 		Action: runStatus,
 	}

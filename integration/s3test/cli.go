@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,7 +171,14 @@ func (r Result) String() string {
 // fails it only if the binary cannot be run. Cancelling ctx kills the process.
 func RunCLI(t testing.TB, ctx context.Context, env []string, args ...string) Result {
 	t.Helper()
-	p := startCLI(t, ctx, env, args)
+	p := startCLI(t, ctx, env, nil, args)
+	return p.Wait()
+}
+
+// RunCLIStdin is RunCLI with stdin as the process's standard input.
+func RunCLIStdin(t testing.TB, ctx context.Context, env []string, stdin io.Reader, args ...string) Result {
+	t.Helper()
+	p := startCLI(t, ctx, env, stdin, args)
 	return p.Wait()
 }
 
@@ -193,15 +201,16 @@ type Proc struct {
 // still running.
 func StartCLI(t testing.TB, env []string, args ...string) *Proc {
 	t.Helper()
-	return startCLI(t, context.Background(), env, args)
+	return startCLI(t, context.Background(), env, nil, args)
 }
 
-func startCLI(t testing.TB, ctx context.Context, env []string, args []string) *Proc {
+func startCLI(t testing.TB, ctx context.Context, env []string, stdin io.Reader, args []string) *Proc {
 	t.Helper()
 	bin := CLI(t)
 	p := &Proc{t: t, done: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
+	cmd.Stdin = stdin
 	cmd.Stdout, cmd.Stderr = &p.stdout, &p.stderr
 	cmd.SysProcAttr = cliSysProcAttr()
 	cmd.WaitDelay = 10 * time.Second

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,15 +116,21 @@ type StatusReport struct {
 // Where locates the journal of source → bucket/key: in stateDir (""
 // → the default state directory), or, if there is none there, where an
 // older s3up kept it next to the source.
+//
+// A stream's source is its s3up.StreamID.
 func Where(stateDir, source string, dest resume.Destination) (string, error) {
-	abs, err := filepath.Abs(source)
-	if err != nil {
-		return "", fmt.Errorf("%w: source %s: %w", s3up.ErrBadInput, source, err)
-	}
+	var err error
 	if stateDir == "" {
 		if stateDir, err = resume.DefaultStateDir(); err != nil {
 			return "", fmt.Errorf("%w: %w", s3up.ErrBadInput, err)
 		}
+	}
+	if isStream(source) {
+		return resume.SidecarPath(stateDir, source, dest), nil
+	}
+	abs, err := filepath.Abs(source)
+	if err != nil {
+		return "", fmt.Errorf("%w: source %s: %w", s3up.ErrBadInput, source, err)
 	}
 	path := resume.SidecarPath(stateDir, abs, dest)
 	if _, err := os.Lstat(path); err != nil {
@@ -162,8 +170,17 @@ func Status(ctx context.Context, c *store.Client, source, bucket, key, stateDir 
 	if r.InUse, err = resume.InUse(path); err != nil {
 		return nil, err
 	}
-	src, srcErr := resume.StatSource(source)
-	if st != nil {
+	var src resume.Source
+	var srcErr error
+	if !isStream(source) {
+		src, srcErr = resume.StatSource(source)
+	}
+	switch {
+	case st != nil && st.Stream:
+		if r.Upload, err = streamStatus(ctx, c.API, st); err != nil {
+			return nil, err
+		}
+	case st != nil:
 		switch {
 		case srcErr != nil:
 			r.SourceChanged = srcErr.Error()
@@ -225,6 +242,49 @@ func journalStatus(ctx context.Context, c store.S3API, st *resume.State) (*Uploa
 		return nil, store.Classify(fmt.Errorf("status of upload %s: %w", st.UploadID, err))
 	}
 	us.Parts, us.Extra = compareParts(plan, st.Parts, remote)
+	us.tally()
+	return us, nil
+}
+
+// isStream reports whether a source names a stream (s3up.StreamID).
+func isStream(source string) bool { return strings.HasPrefix(source, s3up.StreamID("")) }
+
+// streamStatus compares a stream's journal with the server: the stream's
+// length is known only at its end, so the parts are those journalled, and
+// the server's others.
+func streamStatus(ctx context.Context, c store.S3API, st *resume.State) (*UploadStatus, error) {
+	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true, PartSize: st.PartSize, OnServer: true}
+	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID)
+	if gone, _ := store.UploadGone(err); gone {
+		us.OnServer, remote = false, nil
+	} else if err != nil {
+		return nil, store.Classify(fmt.Errorf("status of upload %s: %w", st.UploadID, err))
+	}
+	byNumber := map[int32][]resume.Part{}
+	for _, p := range remote {
+		byNumber[p.Number] = append(byNumber[p.Number], p)
+	}
+	for _, n := range slices.Sorted(maps.Keys(st.Parts)) {
+		jp := st.Parts[n]
+		ps := PartStatus{Number: n, Size: jp.Size, ETag: jp.ETag, State: PartMissing}
+		if v := len(byNumber[n]); v > 1 {
+			ps.Versions = v
+		}
+		for _, r := range byNumber[n] {
+			ps.State = PartMismatch
+			if r.Size == jp.Size && strings.Trim(r.ETag, `"`) == strings.Trim(jp.ETag, `"`) {
+				ps.State = PartSent
+				break
+			}
+		}
+		us.Size += jp.Size
+		us.Parts = append(us.Parts, ps)
+		delete(byNumber, n)
+	}
+	for _, n := range slices.Sorted(maps.Keys(byNumber)) {
+		p := byNumber[n][0]
+		us.Parts = append(us.Parts, PartStatus{Number: n, Size: p.Size, ETag: p.ETag, State: PartServerOnly})
+	}
 	us.tally()
 	return us, nil
 }

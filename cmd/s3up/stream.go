@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3up/s3up/s3up"
+)
+
+// runPutStream uploads standard input, or the output of the producer
+// command, as one object.
+func runPutStream(c *cli.Context, pa *putArgs) error {
+	cb, err := newClient(c, pa.conc)
+	if err != nil {
+		return err
+	}
+	st := s3up.Stream{R: stdin(c), ID: "stdin", Name: "standard input", ExpectedSize: pa.expected}
+	if len(pa.producer) > 0 {
+		p, err := startProducer(c.Context, pa.producer, c.App.ErrWriter)
+		if err != nil {
+			return err
+		}
+		st.R, st.Wait = p.out, p.wait
+		st.ID, st.Name = "command "+p.line, p.line
+	}
+	out := newOutput(c)
+	r := out.newPutRenderer(st.Name, pa.bucket, pa.key)
+	opts := pa.opts
+	opts.Listener = r
+	res, err := s3up.NewUploader(cb, opts).PutStream(c.Context, st, pa.bucket, pa.key)
+	r.finish(res, err)
+	if err != nil {
+		return cli.Exit("", exitCode(err))
+	}
+	return nil
+}
+
+func stdin(c *cli.Context) io.Reader {
+	if c.App.Reader != nil {
+		return c.App.Reader
+	}
+	return os.Stdin
+}
+
+// producer is a command whose output s3up uploads.
+type producer struct {
+	cmd  *exec.Cmd
+	out  io.Reader
+	line string // the command line, as people read it
+}
+
+// startProducer starts the command with its stdout piped to s3up and its
+// stderr passed through. When ctx ends (an interrupt) the command gets
+// SIGINT, then SIGKILL after 10 s.
+func startProducer(ctx context.Context, argv []string, stderr io.Writer) (*producer, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stderr = stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p := &producer{cmd: cmd, out: out, line: quoteArgs(argv)}
+	if err := cmd.Start(); err != nil {
+		return nil, usagef("cannot start %s: %v", p.line, unwrapExec(err))
+	}
+	return p, nil
+}
+
+// wait waits for the producer to exit and says how it ended.
+func (p *producer) wait() error {
+	err := p.cmd.Wait()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Errorf("the producer %s was killed by signal %d (%s)", p.line, int(ws.Signal()), ws.Signal())
+		}
+		return fmt.Errorf("the producer %s exited with status %d", p.line, ee.ExitCode())
+	}
+	return fmt.Errorf("the producer %s: %v", p.line, err)
+}
+
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	return err
+}
+
+// quoteArgs renders argv as a shell would need it typed.
+func quoteArgs(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`|&;<>()*?[]{}~#!") {
+			a = strconv.Quote(a)
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

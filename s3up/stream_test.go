@@ -1,0 +1,202 @@
+package s3up
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"testing"
+
+	"github.com/s3up/s3up/s3up/s3fake"
+)
+
+func testStream(data []byte) Stream {
+	return Stream{R: bytes.NewReader(data), ID: "test", Name: "the test stream", ExpectedSize: -1}
+}
+
+// TestStreamSizes: streams of 0 B, 1 B, one part, an uneven multi-part
+// size are stored byte-identical, verified, and leave nothing behind.
+func TestStreamSizes(t *testing.T) {
+	smallParts(t)
+	r := seeded(t)
+	for _, size := range []int{0, 1, testPart - 1, testPart, 3*testPart + 77} {
+		f := newFake()
+		u := testUploader(t, f, Options{})
+		data := randomBytes(r, size)
+		res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		assertObject(t, f, u, "s", data)
+		if res.Size != int64(size) || res.Verified == "" {
+			t.Fatalf("%d bytes: %+v", size, res)
+		}
+	}
+}
+
+// TestStreamProducerFails: a producer that fails means no object: the upload
+// is aborted, nothing is left, and the error says why.
+func TestStreamProducerFails(t *testing.T) {
+	smallParts(t)
+	for _, size := range []int{100, 4 * testPart} {
+		f := newFake()
+		u := testUploader(t, f, Options{})
+		st := testStream(randomBytes(seeded(t), size))
+		st.Wait = func() error { return errors.New("pg_dump exited with status 1") }
+		_, err := u.PutStream(context.Background(), st, testBucket, "s")
+		if !errors.Is(err, ErrStreamFailed) || !bytes.Contains([]byte(err.Error()), []byte("status 1")) {
+			t.Fatalf("%d bytes: err %v", size, err)
+		}
+		if _, ok := f.Object(testBucket, "s"); ok {
+			t.Fatalf("%d bytes: an object was stored from a failed producer", size)
+		}
+		assertClean(t, f, u)
+	}
+}
+
+// TestStreamExpectedSize: --expected-size plans equal parts, and a stream of
+// another size, shorter or longer, is never completed.
+func TestStreamExpectedSize(t *testing.T) {
+	smallParts(t)
+	r := seeded(t)
+	data := randomBytes(r, 3*testPart+5)
+	for _, tc := range []struct {
+		expected int64
+		ok       bool
+	}{{int64(len(data)), true}, {int64(len(data)) + 1, false}, {int64(len(data)) - 1, false}, {10, false}} {
+		f := newFake()
+		u := testUploader(t, f, Options{})
+		st := testStream(data)
+		st.ExpectedSize = tc.expected
+		_, err := u.PutStream(context.Background(), st, testBucket, "s")
+		if tc.ok {
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertObject(t, f, u, "s", data)
+			if o, _ := f.Object(testBucket, "s"); len(o.PartSizes) != 4 || o.PartSizes[0] != o.PartSizes[2] {
+				t.Fatalf("parts %v", o.PartSizes)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrStreamFailed) {
+			t.Fatalf("expected %d for %d bytes: err %v", tc.expected, len(data), err)
+		}
+		if _, ok := f.Object(testBucket, "s"); ok {
+			t.Fatalf("expected %d: an object was stored", tc.expected)
+		}
+		assertClean(t, f, u)
+	}
+}
+
+// TestStreamResumeByContent (issue 12): an interrupted stream, read again
+// identical, sends only the parts the server does not hold; a stream that
+// differs from a part on is sent from there, and the object is exactly the
+// new stream, never a mix (parts beyond a shorter new end are left out).
+func TestStreamResumeByContent(t *testing.T) {
+	smallParts(t)
+	r := seeded(t)
+	data := randomBytes(r, 6*testPart+10)
+	interrupted := func(t *testing.T) (*s3fake.Fake, *Uploader) {
+		f := newFake()
+		u := testUploader(t, f, Options{Concurrency: 1})
+		failPart(f, 4, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
+		if _, err := u.PutStream(context.Background(), testStream(data), testBucket, "s"); !errors.Is(err, ErrTransient) {
+			t.Fatalf("first run: %v", err)
+		}
+		f.SetOnCall(nil)
+		f.ResetCounters()
+		return f, u
+	}
+	t.Run("same-stream", func(t *testing.T) {
+		f, u := interrupted(t)
+		res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertObject(t, f, u, "s", data)
+		if res.BytesSkipped != 3*testPart || f.BytesReceivedBy("UploadPart") != int64(len(data))-3*testPart {
+			t.Fatalf("skipped %d, sent %d", res.BytesSkipped, f.BytesReceivedBy("UploadPart"))
+		}
+	})
+	t.Run("differs-at-part-2", func(t *testing.T) {
+		f, u := interrupted(t)
+		other := bytes.Clone(data)
+		other[testPart+7] ^= 1
+		res, err := u.PutStream(context.Background(), testStream(other), testBucket, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertObject(t, f, u, "s", other)
+		if res.BytesSkipped != testPart {
+			t.Fatalf("skipped %d, want only part 1", res.BytesSkipped)
+		}
+	})
+	t.Run("new-stream-shorter", func(t *testing.T) {
+		f, u := interrupted(t)
+		short := data[:2*testPart+3]
+		if _, err := u.PutStream(context.Background(), testStream(short), testBucket, "s"); err != nil {
+			t.Fatal(err)
+		}
+		assertObject(t, f, u, "s", short)
+	})
+}
+
+// TestStreamMemoryBound (issue 12): the stream is read ahead of the server
+// by at most Concurrency+1 parts, whatever its length: each part stays in
+// memory until acknowledged, and no more are read meanwhile.
+func TestStreamMemoryBound(t *testing.T) {
+	smallParts(t)
+	const conc = 2
+	f := newFake()
+	u := testUploader(t, f, Options{Concurrency: conc})
+	var worst atomic.Int64
+	src := &watchReader{r: bytes.NewReader(randomBytes(seeded(t), 40*testPart)), ahead: func(read int64) {
+		d := read - f.BytesReceivedBy("UploadPart")
+		if d > worst.Load() {
+			worst.Store(d)
+		}
+	}}
+	st := Stream{R: src, ID: "m", Name: "m", ExpectedSize: -1}
+	if _, err := u.PutStream(context.Background(), st, testBucket, "s"); err != nil {
+		t.Fatal(err)
+	}
+	if limit := int64(conc+1) * testPart; worst.Load() > limit {
+		t.Fatalf("read %d bytes ahead of the server, more than %d parts (%d)", worst.Load(), conc+1, limit)
+	}
+	t.Logf("read at most %d bytes ahead (%.1f parts)", worst.Load(), float64(worst.Load())/testPart)
+}
+
+type watchReader struct {
+	r     io.Reader
+	read  int64
+	ahead func(int64)
+}
+
+func (w *watchReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	w.read += int64(n)
+	w.ahead(w.read)
+	return n, err
+}
+
+// TestStreamRefusedChecksum: a store that refuses the checksum of the first
+// part (GCS) gets the stream with Content-MD5, read once.
+func TestStreamRefusedChecksum(t *testing.T) {
+	smallParts(t)
+	f := newFake()
+	var refused atomic.Int32
+	f.SetOnCall(refuser(&refused, gcs, "UploadPart", "PutObject"))
+	u := testUploader(t, f, Options{})
+	data := randomBytes(seeded(t), 3*testPart+1)
+	if _, err := u.PutStream(context.Background(), testStream(data), testBucket, "s"); err != nil {
+		t.Fatal(err)
+	}
+	assertObject(t, f, u, "s", data)
+	if refused.Load() == 0 {
+		t.Fatal("nothing refused: the test tested nothing")
+	}
+	_ = fmt.Sprint
+}
