@@ -81,7 +81,7 @@ type Progress struct {
 	Bytes     int64 `json:"bytes"`      // on the server or in flight, kept parts included
 	Total     int64 `json:"total"`      // the source's size; -1 for a stream of unknown length
 	PartsDone int   `json:"parts_done"` // acknowledged parts, kept ones included
-	Parts     int32 `json:"parts"` // 0 for a stream of unknown length
+	Parts     int32 `json:"parts"`      // 0 for a stream of unknown length
 }
 
 // PartDone: the server acknowledged part Number.

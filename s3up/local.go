@@ -199,4 +199,3 @@ func (s *session) holds(c resume.Part, local checksum.Sums) bool {
 	m, ok := checksum.ETagMD5(c.ETag)
 	return ok && bytes.Equal(m, local.MD5)
 }
-
