@@ -106,6 +106,11 @@ func TestStreamResumeByContent(t *testing.T) {
 			env := proxyEnv(srv, proxy)
 			dst := "s3://" + bucket + "/same"
 			interruptAfter(t, env, 3, "--part-size", "5MiB", "--stdin-from-command", dst, "--", "cat", src)
+			// The killed run's last request is counted when the proxy sees
+			// its end: wait for that before counting the rerun's bytes.
+			if err := proxy.WaitIdle(30 * time.Second); err != nil {
+				t.Fatal(err)
+			}
 			before := proxy.Stats().UploadPartBytes
 			res := s3test.RunCLI(t, t.Context(), env, "put", "--json", "--part-size", "5MiB", "--stdin-from-command", dst, "--", "cat", src)
 			if res.ExitCode != 0 {

@@ -412,8 +412,10 @@ func (p *Proxy) Close() error {
 		clear(p.hijacked)
 		var idle chan struct{}
 		if p.inflight > 0 {
-			idle = make(chan struct{})
-			p.idle = idle
+			if p.idle == nil {
+				p.idle = make(chan struct{})
+			}
+			idle = p.idle
 		}
 		p.lmu.Unlock()
 
@@ -432,6 +434,30 @@ func (p *Proxy) Close() error {
 		p.tr.CloseIdleConnections()
 	})
 	return p.closeErr
+}
+
+// WaitIdle waits until no request is in flight, so that the counts in
+// Stats include everything a killed client had sent, or until timeout.
+func (p *Proxy) WaitIdle(timeout time.Duration) error {
+	p.lmu.Lock()
+	if p.inflight == 0 {
+		p.lmu.Unlock()
+		return nil
+	}
+	if p.idle == nil {
+		p.idle = make(chan struct{})
+	}
+	idle := p.idle
+	n := p.inflight
+	p.lmu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("faultproxy: %d requests still in flight after %s", n, timeout)
+	}
 }
 
 func (p *Proxy) log(format string, args ...any) {
