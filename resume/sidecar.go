@@ -164,8 +164,14 @@ func refuseIrregular(path string) error {
 	return nil
 }
 
-// Path returns the sidecar's path (without ".lock").
-func (s *Sidecar) Path() string { return s.path }
+// Path returns the sidecar's path (without ".lock"); "" for a nil Sidecar
+// (an upload that keeps no state).
+func (s *Sidecar) Path() string {
+	if s == nil {
+		return ""
+	}
+	return s.path
+}
 
 // Load reads the sidecar and prepares it for Append. Errors:
 //   - wrapping fs.ErrNotExist when there is no sidecar;

@@ -27,7 +27,7 @@ func (s *session) create(ctx context.Context, d decision) ([]int32, error) {
 	s.data = fileParts{src: s.ra, plan: plan}
 	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, plan.PartSize)
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)}
-	s.opts.Object.applyCreate(in, s.res.Source)
+	s.opts.Object.applyCreate(in, s.res.Source, s.meta)
 	if s.w.alg.Flexible() {
 		in.ChecksumAlgorithm = s.w.alg.SDK()
 		in.ChecksumType = s.w.alg.Type()

@@ -82,6 +82,11 @@ type Progress struct {
 	Total     int64 `json:"total"`      // the source's size; -1 for a stream of unknown length
 	PartsDone int   `json:"parts_done"` // acknowledged parts, kept ones included
 	Parts     int32 `json:"parts"`      // 0 for a stream of unknown length
+	// A tree's progress counts files: those done (uploaded, unchanged or
+	// failed) of those found. Bytes and Total are then the tree's, the
+	// unchanged files' bytes counted as done.
+	FilesDone int `json:"files_done,omitempty"`
+	Files     int `json:"files,omitempty"`
 }
 
 // PartDone: the server acknowledged part Number.
@@ -137,6 +142,40 @@ type emitter struct {
 	partsDone atomic.Int64
 	total     atomic.Int64
 	parts     atomic.Int32
+
+	// A tree's emitter samples the bytes of the files in flight, whose
+	// sessions report through children of it.
+	parent    *emitter
+	wrap      func(Event) Event // what a child forwards, and how (nil: nothing)
+	childMu   sync.Mutex
+	children  map[*emitter]struct{}
+	files     atomic.Int64
+	filesDone atomic.Int64
+}
+
+// child returns an emitter for one file of a tree: it has no goroutine;
+// the events wrap returns (nil: dropped) go to e, and its bytes count in
+// e's progress until done is called.
+func (e *emitter) child(wrap func(Event) Event) *emitter {
+	c := &emitter{parent: e, wrap: wrap, stopped: make(chan struct{})}
+	close(c.stopped)
+	e.childMu.Lock()
+	if e.children == nil {
+		e.children = map[*emitter]struct{}{}
+	}
+	e.children[c] = struct{}{}
+	e.childMu.Unlock()
+	return c
+}
+
+// fileDone ends child c: its bytes no longer count, and bytes (the file's
+// size when it is done, 0 when it failed) count in e's instead.
+func (e *emitter) fileDone(c *emitter, bytes int64) {
+	e.childMu.Lock()
+	delete(e.children, c)
+	e.bytes.Add(bytes)
+	e.filesDone.Add(1)
+	e.childMu.Unlock()
 }
 
 func newEmitter(l Listener) *emitter {
@@ -150,6 +189,14 @@ func newEmitter(l Listener) *emitter {
 }
 
 func (e *emitter) emit(ev Event) {
+	if e.parent != nil {
+		if e.wrap != nil {
+			if ev = e.wrap(ev); ev != nil {
+				e.parent.emit(ev)
+			}
+		}
+		return
+	}
 	if e.l == nil {
 		return
 	}
@@ -183,7 +230,14 @@ func (e *emitter) partDone(ev PartDone) {
 }
 
 func (e *emitter) sample() Progress {
-	return Progress{Bytes: e.bytes.Load(), Total: e.total.Load(), PartsDone: int(e.partsDone.Load()), Parts: e.parts.Load()}
+	e.childMu.Lock()
+	defer e.childMu.Unlock()
+	p := Progress{Bytes: e.bytes.Load(), Total: e.total.Load(), PartsDone: int(e.partsDone.Load()), Parts: e.parts.Load(),
+		Files: int(e.files.Load()), FilesDone: int(e.filesDone.Load())}
+	for c := range e.children {
+		p.Bytes += c.bytes.Load()
+	}
+	return p
 }
 
 func (e *emitter) run() {
@@ -219,7 +273,7 @@ func (e *emitter) run() {
 // returns once the listener has seen them all. Events emitted later are
 // dropped.
 func (e *emitter) close() {
-	if e.l == nil {
+	if e.l == nil || e.parent != nil {
 		return
 	}
 	e.mu.Lock()

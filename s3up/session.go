@@ -28,6 +28,10 @@ type session struct {
 	ev   *emitter
 	res  *Result
 	sc   *resume.Sidecar
+	meta map[string]string // metadata s3up sets on the object (a file's mtime)
+	// answerVerifies: a small file is verified from PutObject's answer when
+	// that proves its bytes (trees: see checkAnswer).
+	answerVerifies bool
 
 	// Fixed once decided.
 	state    *resume.State // the journal decided from (nil for a fresh upload)
@@ -129,13 +133,10 @@ func (s *session) run(ctx context.Context) error {
 // lockState takes the lock of the journal in the state directory, moving a
 // journal left next to the source by older versions there first.
 func (s *session) lockState(ctx context.Context) (string, error) {
-	dir, err := s.opts.stateDir()
+	dir, err := s.useState()
 	if err != nil {
 		return "", err
 	}
-	s.profiles = store.OpenProfiles(dir)
-	s.profile = s.profiles.Get(s.dest.Endpoint)
-	s.nativeCRC64.Store(s.profile.NativeCRC64 != "")
 	path := resume.SidecarPath(dir, s.id.Path, s.dest)
 	sc, err := lockJournal(path, s.res.Source, s.dest)
 	if err != nil {
@@ -147,6 +148,19 @@ func (s *session) lockState(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// useState returns the state directory and loads what is remembered there
+// about the store.
+func (s *session) useState() (string, error) {
+	dir, profiles, err := s.u.state()
+	if err != nil {
+		return "", err
+	}
+	s.profiles = profiles
+	s.profile = profiles.Get(s.dest.Endpoint)
+	s.nativeCRC64.Store(s.profile.NativeCRC64 != "")
+	return dir, nil
 }
 
 // lockJournal takes a journal's lock; another process holding it is ErrBusy.

@@ -3,7 +3,10 @@ package s3up
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,8 +33,17 @@ func (o Options) threshold() int64 {
 // then verifies the object. There is nothing to resume: an interrupted
 // PutObject leaves nothing behind. A journal left by an interrupted
 // multipart upload of the source when it was bigger is handled like any
-// changed source: its upload is aborted and the journal removed.
+// changed source: its upload is aborted and the journal removed. Without
+// such a journal (the usual case) nothing is locked or written in the state
+// directory: a tree of many small files costs no file system work per file.
 func (s *session) putSingle(ctx context.Context) error {
+	dir, err := s.useState()
+	if err != nil {
+		return err
+	}
+	if !exists(resume.SidecarPath(dir, s.id.Path, s.dest)) && !exists(resume.LegacySidecarPath(s.id.Path, s.dest)) {
+		return s.sendPlanned(ctx)
+	}
 	if _, err := s.lockState(ctx); err != nil {
 		return err
 	}
@@ -53,11 +65,21 @@ func (s *session) putSingle(ctx context.Context) error {
 	if err := s.sc.Remove(); err != nil {
 		s.ev.emit(Warning{Message: fmt.Sprintf("the old resume state %s could not be removed: %v", s.sc.Path(), err)})
 	}
+	return s.sendPlanned(ctx)
+}
+
+// sendPlanned plans the source as one part and sends it.
+func (s *session) sendPlanned(ctx context.Context) error {
 	size := s.id.Size
 	s.plan = Plan{Size: size, PartSize: size, Count: 1, LastPartSize: size}
 	s.data = fileParts{src: s.ra, plan: s.plan}
 	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: size, PartSize: size, Parts: 1})
 	return s.sendSingle(ctx, size)
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // sendSingle sends the source's size bytes (s.data's part 1) in one
@@ -90,6 +112,13 @@ func (s *session) sendSingle(ctx context.Context, size int64) error {
 	if s.opts.SkipVerify {
 		return nil
 	}
+	if s.answerVerifies && !s.opts.Object.checkedByHead() {
+		if c := checkAnswer(out, p, s.w.alg, md5); c.verified() {
+			s.res.Verified, s.res.Checksum = c.method(), c.value
+			s.ev.emit(Verified{Method: c.method(), Value: c.value, NotChecked: c.notes})
+			return nil
+		}
+	}
 	head, err := s.head(ctx, s.w.alg)
 	if err != nil {
 		return err
@@ -103,10 +132,29 @@ func (s *session) sendSingle(ctx context.Context, size int64) error {
 	return s.judge(head, checkSingle(head, p, s.w.alg, md5))
 }
 
+// checkAnswer compares PutObject's answer with the part the source is:
+// the checksum the store computed of the bytes it stored, its ETag where
+// that is their MD5, its own CRC-64. A tree verifies its small files so,
+// one request each instead of two; where the answer proves nothing beyond
+// the size (a store that shows no checksum and has opaque ETags) the
+// object is looked at (HeadObject) as for a single file.
+func checkAnswer(out *s3.PutObjectOutput, p resume.Part, alg checksum.Algorithm, md5 []byte) objectCheck {
+	head := &objectHead{size: p.Size, etag: aws.ToString(out.ETag), sum: checksum.OfPutObjectOutput(out).Get(alg),
+		native: store.NativeOf(out.ResultMetadata)}
+	c := checkSingle(head, p, alg, md5)
+	if len(c.matched) > 0 && c.matched[0] == "size" {
+		// The size is the one sent; the checksums are what prove the bytes.
+		c.matched[0] = "PutObject's answer"
+	}
+	return c
+}
+
 // putObject sends the whole source in one PutObject and returns it as the
 // single part it is, with every local digest the checks after need, and its
 // MD5.
 func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutObjectOutput, error) {
+	s.u.acquire()
+	defer s.u.release()
 	size := s.id.Size
 	req := s.w.request()
 	req.MD5, req.CRC32C, req.CRC64ECMA = true, true, s.nativeCRC64.Load()
@@ -116,7 +164,7 @@ func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutOb
 	}
 	body := s.body(ctx, 1, size)
 	in := &s3.PutObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), Body: body, ContentLength: aws.Int64(size)}
-	s.opts.Object.applyPut(in, s.res.Source)
+	s.opts.Object.applyPut(in, s.res.Source, s.meta)
 	if s.w.alg.Flexible() {
 		checksum.OfPutObject(in).Set(s.w.alg, sums.Checksum)
 		in.ChecksumAlgorithm = s.w.alg.SDK()

@@ -181,13 +181,10 @@ func (p *streamParts) digest(n int32) string {
 // identical earlier stream, send the rest, and complete only if the stream
 // ended well.
 func (s *session) runStream(ctx context.Context, st Stream) error {
-	dir, err := s.opts.stateDir()
+	dir, err := s.useState()
 	if err != nil {
 		return err
 	}
-	s.profiles = store.OpenProfiles(dir)
-	s.profile = s.profiles.Get(s.dest.Endpoint)
-	s.nativeCRC64.Store(s.profile.NativeCRC64 != "")
 	path := resume.SidecarPath(dir, s.id.Path, s.dest)
 	if s.sc, err = lockJournal(path, st.Name, s.dest); err != nil {
 		return err
@@ -464,7 +461,7 @@ func (s *session) createStream(ctx context.Context, firstPart int64) error {
 		s.state = nil
 	}
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)}
-	s.opts.Object.applyCreate(in, s.dest.Key)
+	s.opts.Object.applyCreate(in, s.dest.Key, nil)
 	if s.w.alg.Flexible() {
 		in.ChecksumAlgorithm, in.ChecksumType = s.w.alg.SDK(), s.w.alg.Type()
 	}

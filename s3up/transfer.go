@@ -37,7 +37,8 @@ func (s *session) sendParts(ctx context.Context, parts []int32) error {
 	return x.wait()
 }
 
-// sender sends parts, at most Concurrency at a time, and journals each as
+// sender sends parts, within the Uploader's concurrency budget (at most
+// Concurrency at a time across its sessions), and journals each as
 // soon as the server acknowledges it.
 //
 // When ctx is cancelled (an interrupt), no new part starts; parts in flight
@@ -68,7 +69,6 @@ func (s *session) newSender(ctx context.Context) *sender {
 		t := time.AfterFunc(s.opts.Grace, func() { x.cancelParts(context.Canceled) })
 		context.AfterFunc(x.partCtx, func() { t.Stop() })
 	})
-	x.g.SetLimit(s.opts.Concurrency)
 	return x
 }
 
@@ -90,9 +90,9 @@ func (x *sender) stopped() bool {
 	return x.failed != nil || x.ctx.Err() != nil
 }
 
-// send sends part n in the background, once a slot is free (send blocks
-// until then: the slot is taken before the part is read or a goroutine
-// started). done, if not nil, runs when the part is finished, whatever the
+// send sends part n in the background, once a place in the Uploader's
+// concurrency budget is free (send blocks until then: the place is taken
+// before the part is read or a goroutine started). done, if not nil, runs when the part is finished, whatever the
 // outcome. send reports false when no part may start any more.
 func (x *sender) send(n int32, done func()) bool {
 	if x.stopped() {
@@ -101,7 +101,9 @@ func (x *sender) send(n int32, done func()) bool {
 		}
 		return false
 	}
+	x.s.u.acquire()
 	x.g.Go(func() error {
+		defer x.s.u.release()
 		if done != nil {
 			defer done()
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -21,13 +22,23 @@ type Uploader struct {
 	client  *store.Client
 	opts    Options
 	limiter *rate.Limiter
+	// slots is the concurrency budget every request that carries data
+	// takes a place in (a part, a small file's PutObject): Concurrency
+	// at a time across all the Uploader's sessions, so a tree of many
+	// files and a big file in it share one budget.
+	slots chan struct{}
+
+	stateOnce sync.Once
+	stateDir  string
+	stateErr  error
+	profiles  *store.Profiles
 }
 
 // NewUploader returns an Uploader talking through c. Options are resolved
 // here; their facts about the store come from c.Info.
 func NewUploader(c *store.Client, opts Options) *Uploader {
 	opts = opts.withDefaults()
-	u := &Uploader{client: c, opts: opts}
+	u := &Uploader{client: c, opts: opts, slots: make(chan struct{}, opts.Concurrency)}
 	if opts.BandwidthLimit > 0 {
 		u.limiter = rate.NewLimiter(rate.Limit(opts.BandwidthLimit), int(min(opts.BandwidthLimit, bwBurst)))
 	}
@@ -103,21 +114,46 @@ func (u *Uploader) Put(ctx context.Context, path, bucket, key string) (*Result, 
 }
 
 func (u *Uploader) put(ctx context.Context, src seekable, bucket, key string) (*Result, error) {
-	start := time.Now()
 	ev := newEmitter(u.opts.Listener)
+	res, err := u.putWith(ctx, src, bucket, key, ev, false)
+	ev.close()
+	return res, err
+}
+
+// putWith runs the session of one seekable source, reporting through ev;
+// answerVerifies as in session.
+func (u *Uploader) putWith(ctx context.Context, src seekable, bucket, key string, ev *emitter, answerVerifies bool) (*Result, error) {
+	start := time.Now()
 	s := &session{
 		u: u, opts: u.opts, src: src, ra: src, id: src.Identity(), ev: ev,
-		dest: resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: bucket, Key: key},
-		res:  &Result{Source: src.Name(), Bucket: bucket, Key: key, Size: src.Identity().Size},
+		dest:           resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: bucket, Key: key},
+		res:            &Result{Source: src.Name(), Bucket: bucket, Key: key, Size: src.Identity().Size},
+		meta:           map[string]string{MTimeKey: FormatMTime(src.Identity().ModTime)},
+		answerVerifies: answerVerifies,
 	}
 	err := s.run(ctx)
-	ev.close()
 	s.res.Duration = time.Since(start).Seconds()
 	if err != nil {
 		return nil, err
 	}
 	return s.res, nil
 }
+
+// state returns the state directory and the store profiles remembered
+// there, resolved once.
+func (u *Uploader) state() (string, *store.Profiles, error) {
+	u.stateOnce.Do(func() {
+		u.stateDir, u.stateErr = u.opts.stateDir()
+		if u.stateErr == nil {
+			u.profiles = store.OpenProfiles(u.stateDir)
+		}
+	})
+	return u.stateDir, u.profiles, u.stateErr
+}
+
+// acquire takes a place in the concurrency budget; release gives it back.
+func (u *Uploader) acquire() { u.slots <- struct{}{} }
+func (u *Uploader) release() { <-u.slots }
 
 // stateDir resolves Options.StateDir, creating the directory.
 func (o Options) stateDir() (string, error) {

@@ -203,3 +203,41 @@ func Abort(ctx context.Context, c S3API, bucket, key, uploadID string) (gone boo
 	}
 	return false, nil
 }
+
+// Object is one entry of a bucket listing.
+type Object struct {
+	Key  string
+	Size int64
+	ETag string
+}
+
+// maxObjectPages stops a listing that never ends (a store repeating a
+// continuation token): a billion objects at 1,000 a page.
+const maxObjectPages = 1_000_000
+
+// ListObjects calls fn for every object under prefix ("" for the whole
+// bucket), following ListObjectsV2 pagination.
+func ListObjects(ctx context.Context, c S3API, bucket, prefix string, fn func(Object)) error {
+	var token *string
+	for page := 0; ; page++ {
+		in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token}
+		if prefix != "" {
+			in.Prefix = aws.String(prefix)
+		}
+		out, err := c.ListObjectsV2(ctx, in)
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, o := range out.Contents {
+			fn(Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag)})
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		next := out.NextContinuationToken
+		if aws.ToString(next) == "" || (token != nil && *next == *token) || page > maxObjectPages {
+			return fmt.Errorf("list s3://%s/%s: the server said there is more but gave no usable continuation token", bucket, prefix)
+		}
+		token = next
+	}
+}

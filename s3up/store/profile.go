@@ -41,8 +41,9 @@ const profilesFile = "stores.json"
 // file: each update rereads it, changes one entry and replaces it
 // atomically, so the last writer of an entry wins and other entries stay.
 type Profiles struct {
-	path string
-	mu   sync.Mutex
+	path  string
+	mu    sync.Mutex
+	cache map[string]Profile // read once; Learn rereads the file
 }
 
 // OpenProfiles returns the profiles kept in stateDir ("" keeps nothing).
@@ -60,8 +61,10 @@ func (p *Profiles) Get(endpoint string) Profile {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m, _ := p.read()
-	return m[endpoint]
+	if p.cache == nil {
+		p.cache, _ = p.read()
+	}
+	return p.cache[endpoint]
 }
 
 // Learn applies change to the profile of endpoint and remembers it. It
@@ -88,6 +91,7 @@ func (p *Profiles) Learn(endpoint, why string, change func(*Profile)) (Profile, 
 	}
 	pr.Learned, pr.Why = time.Now().UTC(), why
 	m[endpoint] = pr
+	p.cache = m
 	return pr, true, p.write(m)
 }
 
