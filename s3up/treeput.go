@@ -1,0 +1,539 @@
+package s3up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/source"
+	"github.com/s3up/s3up/s3up/store"
+	"github.com/s3up/s3up/s3up/tree"
+)
+
+// Tree is a directory tree upload (PutTree).
+type Tree struct {
+	// Roots are directories, whose files go to Prefix + their path relative
+	// to the directory, and files, which go to Prefix + their name.
+	Roots  []string
+	Bucket string
+	Prefix string // "" (the bucket's top) or, usually, ending in "/"
+
+	Filter         *tree.Filter // nil: every file
+	FollowSymlinks bool
+	// ChecksumCompare decides whether a file changed by reading it and
+	// comparing its checksums with the object's, instead of by size and
+	// modification time.
+	ChecksumCompare bool
+	// DryRun decides and reports what would be sent and deleted, and sends
+	// and deletes nothing.
+	DryRun bool
+	// Delete removes the objects under Prefix that no file of the tree
+	// (as filtered) names, once every file is stored; never when a file
+	// failed, a directory could not be read, or the tree has no files.
+	Delete bool
+	// MaxDelete refuses to delete anything when more than this many objects
+	// would go (0: no limit).
+	MaxDelete int
+}
+
+// TreeResult summarises a tree run.
+type TreeResult struct {
+	Bucket         string    `json:"bucket"`
+	Prefix         string    `json:"prefix"`
+	Files          int       `json:"files"`           // regular files found and not excluded
+	Bytes          int64     `json:"bytes"`           // their sizes
+	Uploaded       int       `json:"uploaded"`        // files stored by this run
+	BytesUploaded  int64     `json:"bytes_uploaded"`  // their sizes
+	BytesSent      int64     `json:"bytes_sent"`      // bytes sent for them (less, when uploads resumed)
+	Unchanged      int       `json:"unchanged"`       // files skipped: the object is the file
+	BytesUnchanged int64     `json:"bytes_unchanged"` // their sizes
+	Failed         int       `json:"failed"`          // files not stored
+	BytesFailed    int64     `json:"bytes_failed"`
+	Unreadable     int       `json:"unreadable"` // directories or entries that could not be read
+	Skipped        int       `json:"skipped"`    // entries passed over: links not followed, FIFOs, sockets, devices
+	Excluded       int       `json:"excluded"`   // files and directories left out by the filter
+	Deleted        int       `json:"deleted"`
+	DeleteFailed   int       `json:"delete_failed,omitempty"`
+	DeleteRefused  string    `json:"delete_refused,omitempty"` // why --delete deleted nothing
+	DryRun         bool      `json:"dry_run,omitempty"`
+	Start          time.Time `json:"start"`
+	End            time.Time `json:"end"`
+	Duration       float64   `json:"duration_seconds"`
+}
+
+// ErrPartial marks a tree run that did part of its job: some files failed
+// (or a directory could not be read, or --delete was refused), the others
+// were stored or are unchanged. A rerun retries what failed.
+var ErrPartial = errors.New("some files of the tree were not uploaded")
+
+// Outcomes of a file in a tree run (FileDone.Outcome).
+const (
+	OutcomeUploaded = "uploaded"
+	OutcomeSkipped  = "skipped"
+	OutcomeFailed   = "failed"
+	OutcomeDryRun   = "dry-run" // would be uploaded (Decision says why) or skipped
+)
+
+// TreeScanned: the tree was walked and the bucket listed.
+type TreeScanned struct {
+	Files      int   `json:"files"`
+	Bytes      int64 `json:"bytes"`
+	Objects    int   `json:"objects"` // objects listed under the prefix
+	Excluded   int   `json:"excluded"`
+	Skipped    int   `json:"skipped"`
+	Unreadable int   `json:"unreadable"`
+}
+
+// FileDone: one file of a tree is done: uploaded, skipped as unchanged,
+// failed, or (dry run) decided.
+type FileDone struct {
+	Path     string  `json:"path"`
+	Key      string  `json:"key"`
+	Size     int64   `json:"size"`
+	Decision string  `json:"decision,omitempty"` // why it was sent or skipped (Decision*)
+	Detail   string  `json:"detail,omitempty"`   // what a content comparison used
+	Outcome  string  `json:"result"`             // Outcome*
+	Upload   *Result `json:"upload,omitempty"`   // the upload, when one ran
+	Err      error   `json:"-"`                  // why it failed
+}
+
+// Skipped: the walk passed over an entry that is not uploaded: a symbolic
+// link not followed, a link loop, a dangling link, a FIFO, socket or
+// device (never opened).
+type Skipped struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// Unreadable: a directory or entry of the tree could not be read; what it
+// holds is not uploaded, and --delete deletes nothing.
+type Unreadable struct {
+	Path string `json:"path"`
+	Err  error  `json:"-"`
+}
+
+// InFile: an event of one file's upload within a tree (a warning, a
+// resumed upload).
+type InFile struct {
+	Path  string `json:"path"`
+	Key   string `json:"key"`
+	Event Event  `json:"-"`
+}
+
+// Deleted: an object under the prefix that no file names any more was
+// deleted (DryRun: would be).
+type Deleted struct {
+	Key    string `json:"key"`
+	DryRun bool   `json:"dry_run,omitempty"`
+	Err    error  `json:"-"`
+}
+
+func (TreeScanned) eventName() string { return "scanned" }
+func (FileDone) eventName() string    { return "file" }
+func (Skipped) eventName() string     { return "skipped" }
+func (Unreadable) eventName() string  { return "unreadable" }
+func (InFile) eventName() string      { return "in_file" }
+func (Deleted) eventName() string     { return "deleted" }
+
+// treeFile is a file of the tree with its key.
+type treeFile struct {
+	tree.File
+	key string
+}
+
+// treeRun is one PutTree.
+type treeRun struct {
+	u    *Uploader
+	t    Tree
+	ev   *emitter
+	dest resume.Destination // Key: the prefix
+	jour *resume.TreeJournal
+	prev map[string]resume.TreeRecord // the journal, read without lock (dry run)
+
+	files  []treeFile
+	keys   map[string]string // key → local path, every file found
+	listed map[string]listedObject
+
+	mu          sync.Mutex
+	res         TreeResult
+	firstFail   error
+	stopErr     error // a failure that stopped the run (no rerun of the other files would do better)
+	transientNo int   // transient failures since the last success
+}
+
+// PutTree uploads a directory tree: every regular file under each root that
+// the filter keeps, to Prefix + its relative path. Files already stored
+// unchanged are skipped (from the listing and the tree journal, or the
+// mtime s3up stores with each object; or their checksums with
+// ChecksumCompare); a file whose multipart upload was interrupted resumes.
+// Small files go as one PutObject each, several at once: parts and files
+// share the Uploader's concurrency budget.
+//
+// A file that fails does not stop the others; the result counts them and
+// the error wraps ErrPartial (or, when no file could be stored, the first
+// file's error). A failure that would fail every file (access denied, no
+// such bucket) stops the run. The state of the run (the tree journal) lives
+// in the state directory.
+func (u *Uploader) PutTree(ctx context.Context, t Tree) (*TreeResult, error) {
+	start := time.Now()
+	if err := u.opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validateBucket(t.Bucket); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	if len(t.Roots) == 0 {
+		return nil, fmt.Errorf("%w: no directory or file to upload", ErrBadInput)
+	}
+	r := &treeRun{u: u, t: t, ev: newEmitter(u.opts.Listener),
+		dest:   resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: t.Bucket, Key: t.Prefix},
+		keys:   map[string]string{},
+		listed: map[string]listedObject{},
+		res:    TreeResult{Bucket: t.Bucket, Prefix: t.Prefix, DryRun: t.DryRun, Start: start}}
+	defer r.ev.close()
+	err := r.run(ctx)
+	r.res.End = time.Now()
+	r.res.Duration = r.res.End.Sub(start).Seconds()
+	return &r.res, err
+}
+
+func (r *treeRun) run(ctx context.Context) error {
+	dir, _, err := r.u.state()
+	if err != nil {
+		return err
+	}
+	path := resume.TreeJournalPath(dir, r.dest)
+	if r.t.DryRun {
+		r.prev, _ = resume.ReadTree(path, r.dest)
+	} else {
+		j, err := resume.OpenTree(path, r.dest)
+		if errors.Is(err, resume.ErrLocked) {
+			return store.WithKind(ErrBusy, fmt.Errorf("another s3up is uploading a tree to s3://%s/%s (lock %s.lock)", r.t.Bucket, r.t.Prefix, path))
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrState, err)
+		}
+		r.jour = j
+	}
+	if err := r.scan(ctx); err != nil {
+		r.closeJournal(false)
+		return err
+	}
+	if r.t.Delete && len(r.files) == 0 {
+		r.closeJournal(false)
+		return fmt.Errorf("%w: the tree has no files to upload: refusing to --delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix)
+	}
+	r.ev.files.Store(int64(len(r.files)))
+	r.ev.plan(r.res.Bytes, 0, 0, 0)
+	r.ev.emit(TreeScanned{Files: r.res.Files, Bytes: r.res.Bytes, Objects: len(r.listed), Excluded: r.res.Excluded,
+		Skipped: r.res.Skipped, Unreadable: r.res.Unreadable})
+
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	r.transfer(runCtx, stop)
+	interrupted := ctx.Err() != nil
+	if !interrupted && r.stopErr == nil && r.t.Delete {
+		r.delete(ctx)
+	}
+	r.closeJournal(!interrupted)
+	switch {
+	case interrupted:
+		return fmt.Errorf("tree upload interrupted: %w", context.Cause(ctx))
+	case r.stopErr != nil:
+		return r.stopErr
+	}
+	return r.outcome()
+}
+
+// outcome is the run's error from its counts.
+func (r *treeRun) outcome() error {
+	res := &r.res
+	bad := res.Failed + res.Unreadable + res.DeleteFailed
+	switch {
+	case bad == 0 && res.DeleteRefused == "":
+		return nil
+	case res.Uploaded+res.Unchanged == 0 && res.Failed > 0:
+		// Nothing could be stored: the first failure says what is wrong.
+		return fmt.Errorf("%d of %d files failed; the first: %w", res.Failed, res.Files, r.firstFail)
+	}
+	var what []string
+	if res.Failed > 0 {
+		what = append(what, fmt.Sprintf("%d of %d files failed", res.Failed, res.Files))
+	}
+	if res.Unreadable > 0 {
+		what = append(what, fmt.Sprintf("%d directories or entries could not be read", res.Unreadable))
+	}
+	if res.DeleteFailed > 0 {
+		what = append(what, fmt.Sprintf("%d objects could not be deleted", res.DeleteFailed))
+	}
+	if res.DeleteRefused != "" {
+		what = append(what, "nothing deleted: "+res.DeleteRefused)
+	}
+	return fmt.Errorf("%w: %s; rerun to retry", ErrPartial, strings.Join(what, "; "))
+}
+
+func (r *treeRun) closeJournal(compact bool) {
+	if r.jour == nil {
+		return
+	}
+	var err error
+	if compact {
+		err = r.jour.Close(func(key string) bool { _, ok := r.keys[key]; return ok })
+	} else {
+		err = r.jour.Release()
+	}
+	if err != nil {
+		r.ev.emit(Warning{Message: fmt.Sprintf("the tree journal %s could not be written (%v): the next run asks the server about more files", r.jour.Path(), err)})
+	}
+}
+
+// scan walks the roots and lists the bucket under the prefix, at once.
+func (r *treeRun) scan(ctx context.Context) error {
+	listErr := make(chan error, 1)
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	listed := map[string]listedObject{}
+	go func() {
+		listErr <- store.ListObjects(lctx, r.u.client.API, r.t.Bucket, r.t.Prefix, func(o store.Object) {
+			listed[o.Key] = listedObject{size: o.Size, etag: o.ETag}
+		})
+	}()
+	for _, root := range r.t.Roots {
+		if err := r.walk(ctx, root); err != nil {
+			cancel()
+			<-listErr
+			return err
+		}
+	}
+	if err := <-listErr; err != nil {
+		return store.Classify(&UploadError{Op: "list the bucket", Err: err})
+	}
+	r.listed = listed
+	return nil
+}
+
+func (r *treeRun) walk(ctx context.Context, root string) error {
+	o := tree.Options{FollowSymlinks: r.t.FollowSymlinks, Filter: r.t.Filter}
+	err := tree.Walk(ctx, root, o, tree.Visitor{
+		File: func(f tree.File) error {
+			key := r.t.Prefix + f.Rel
+			if other, dup := r.keys[key]; dup {
+				return fmt.Errorf("%w: %s and %s would both be uploaded to s3://%s/%s; upload them to different prefixes",
+					ErrBadInput, other, f.Path, r.t.Bucket, key)
+			}
+			r.keys[key] = f.Path
+			r.files = append(r.files, treeFile{File: f, key: key})
+			r.res.Files++
+			r.res.Bytes += f.Size
+			return nil
+		},
+		Skipped: func(s tree.Skipped) {
+			r.res.Skipped++
+			r.ev.emit(Skipped{Path: s.Path, Reason: s.Reason})
+		},
+		Problem: func(p tree.Problem) {
+			r.res.Unreadable++
+			r.ev.emit(Unreadable{Path: p.Path, Err: p.Err})
+		},
+		Excluded: func(string, bool) { r.res.Excluded++ },
+	})
+	if errors.Is(err, tree.ErrRoot) {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	return err
+}
+
+// transfer runs the files, Concurrency at a time.
+func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc) {
+	work := make(chan treeFile)
+	var wg sync.WaitGroup
+	for range r.u.opts.Concurrency {
+		wg.Go(func() {
+			for f := range work {
+				if ctx.Err() == nil { // a file not started when the run stops is not reported
+					r.file(ctx, f, stop)
+				}
+			}
+		})
+	}
+feed:
+	for _, f := range r.files {
+		select {
+		case work <- f:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+// file decides about one file and uploads it if it must.
+func (r *treeRun) file(ctx context.Context, f treeFile, stop context.CancelCauseFunc) {
+	done := FileDone{Path: f.Path, Key: f.key, Size: f.Size}
+	child := r.ev.child(func(e Event) Event {
+		switch e.(type) {
+		case Warning, Notice, Resumed, Started, Rechecked:
+			return InFile{Path: f.Path, Key: f.key, Event: e}
+		}
+		return nil
+	})
+	d, err := r.decide(ctx, f, child)
+	if err == nil && d.next == fileSkip {
+		done.Decision, done.Detail, done.Outcome = d.reason, d.detail, OutcomeSkipped
+		if r.t.DryRun {
+			done.Outcome = OutcomeDryRun
+		} else {
+			r.record(f.key, f.Size, f.ModTime, d.etag)
+		}
+		r.finish(child, done, nil)
+		return
+	}
+	if err == nil {
+		done.Decision, done.Detail = d.reason, d.detail
+		if r.t.DryRun {
+			done.Outcome = OutcomeDryRun
+			r.finish(child, done, nil)
+			return
+		}
+		done.Upload, err = r.upload(ctx, f, child)
+	}
+	if err != nil {
+		done.Outcome, done.Err = OutcomeFailed, err
+		r.finish(child, done, stop)
+		return
+	}
+	done.Outcome = OutcomeUploaded
+	r.finish(child, done, nil)
+}
+
+// decide gathers the facts decideFile asks for.
+func (r *treeRun) decide(ctx context.Context, f treeFile, ev *emitter) (fileDecision, error) {
+	if !utf8.ValidString(f.key) {
+		return fileDecision{}, fmt.Errorf("%w: the name %q is not valid UTF-8, and S3 keys must be", ErrBadInput, f.Rel)
+	}
+	if len(f.key) > 1024 {
+		return fileDecision{}, fmt.Errorf("%w: the key would be %d bytes long; S3 allows 1024", ErrBadInput, len(f.key))
+	}
+	facts := fileFacts{size: f.Size, mtime: f.ModTime, checksumCompare: r.t.ChecksumCompare}
+	if o, ok := r.listed[f.key]; ok {
+		facts.object = &o
+	}
+	if rec, ok := r.recordOf(f.key); ok {
+		facts.record = &rec
+	}
+	for {
+		d := decideFile(facts)
+		switch d.next {
+		case fileAskHead:
+			h, err := r.headMTime(ctx, f.key)
+			if err != nil {
+				return d, err
+			}
+			facts.head = h
+		case fileAskContent:
+			h, c, err := r.compareContent(ctx, f, ev)
+			if err != nil {
+				return d, err
+			}
+			facts.head, facts.content = h, c
+		default:
+			return d, nil
+		}
+	}
+}
+
+func (r *treeRun) recordOf(key string) (resume.TreeRecord, bool) {
+	if r.jour != nil {
+		return r.jour.Get(key)
+	}
+	rec, ok := r.prev[key]
+	return rec, ok
+}
+
+func (r *treeRun) record(key string, size int64, mtime time.Time, etag string) {
+	if r.jour != nil && etag != "" {
+		r.jour.Put(resume.TreeRecord{Key: key, Size: size, MTime: mtime.UnixNano(), ETag: etag})
+	}
+}
+
+// upload stores one file, through the session any Put runs.
+func (r *treeRun) upload(ctx context.Context, f treeFile, child *emitter) (*Result, error) {
+	src, err := source.Open(f.Path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w (it was there when the tree was walked)", err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	defer src.Close()
+	res, err := r.u.putWith(ctx, src, r.t.Bucket, f.key, child, true)
+	if err != nil {
+		return nil, err
+	}
+	id := src.Identity()
+	r.record(f.key, id.Size, id.ModTime, res.ETag)
+	return res, nil
+}
+
+// finish counts a file's outcome, reports it, and stops the run on a
+// failure that every other file would meet too.
+func (r *treeRun) finish(child *emitter, d FileDone, stop context.CancelCauseFunc) {
+	r.mu.Lock()
+	res := &r.res
+	done := d.Size
+	switch d.Outcome {
+	case OutcomeUploaded:
+		res.Uploaded++
+		res.BytesUploaded += d.Size
+		if d.Upload != nil {
+			res.BytesSent += d.Upload.BytesSent
+			done = d.Upload.Size
+		}
+		r.transientNo = 0
+	case OutcomeSkipped, OutcomeDryRun:
+		if d.Decision == DecisionUnchanged || d.Decision == DecisionSameContent {
+			res.Unchanged++
+			res.BytesUnchanged += d.Size
+		}
+		r.transientNo = 0
+	case OutcomeFailed:
+		done = 0
+		res.Failed++
+		res.BytesFailed += d.Size
+		if r.firstFail == nil {
+			r.firstFail = fmt.Errorf("%s: %w", d.Path, d.Err)
+		}
+		if errors.Is(d.Err, ErrTransient) {
+			r.transientNo++
+		}
+		if stop != nil && r.stopErr == nil && !errors.Is(d.Err, context.Canceled) {
+			if why := r.stopsAll(d.Err); why != "" {
+				r.stopErr = fmt.Errorf("%s: %w; stopped the tree upload: %s", d.Path, d.Err, why)
+				stop(r.stopErr)
+			}
+		}
+	}
+	r.mu.Unlock()
+	r.ev.fileDone(child, done)
+	r.ev.emit(d)
+}
+
+// stopsAll says why a file's failure stops the whole run ("" if it does
+// not): access denied and a missing bucket would fail every file; a store that failed many files in a row
+// after the SDK's retries is down. Called with mu held.
+func (r *treeRun) stopsAll(err error) string {
+	switch {
+	case errors.Is(err, ErrAccess) || errors.Is(err, ErrNoBucket):
+		return "every other file would fail the same way"
+	case r.transientNo >= max(10, 2*r.u.opts.Concurrency):
+		return fmt.Sprintf("%d files in a row failed, the store looks unreachable", r.transientNo)
+	}
+	return ""
+}
