@@ -17,6 +17,7 @@ const (
 	exitFailed      = 1   // failed but resumable: state kept, rerun resumes
 	exitUsage       = 2   // bad input or usage: nothing was sent
 	exitAction      = 3   // failed after the upload started, for a reason a rerun alone cannot fix (credentials, permissions, a refused option): state kept; fix it, then rerun to resume
+	exitPartial     = 4   // a tree run stored some files and failed others (or refused to delete): rerun to retry them
 	exitInterrupted = 130 // SIGINT: state kept
 	exitTerminated  = 143 // SIGTERM: state kept
 )
@@ -58,6 +59,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, s3up.ErrPartial):
+		return exitPartial
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ce):

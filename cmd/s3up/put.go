@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -10,13 +14,15 @@ import (
 
 	"github.com/s3up/s3up/s3up"
 	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/tree"
 )
 
 func putCommand() *cli.Command {
+	rules := &ruleList{}
 	return &cli.Command{
 		Name:      "put",
-		Usage:     "upload files; rerunning the same command resumes",
-		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/; a stream: - or --stdin-from-command s3://BUCKET/KEY -- CMD ARGS...)",
+		Usage:     "upload files, streams and directory trees; rerunning the same command resumes",
+		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/; a tree: -r DIR... s3://BUCKET/PREFIX/; a stream: - or --stdin-from-command s3://BUCKET/KEY -- CMD ARGS...)",
 		Description: `Uploads SOURCE with S3 multipart upload. Progress is kept in a small journal
 in the state directory ($XDG_STATE_HOME/s3up, else ~/.local/state/s3up, or
 --state-dir). If the upload is interrupted, run the same command again: s3up
@@ -41,8 +47,11 @@ Examples:
   s3up put --state-dir /var/lib/s3up --bwlimit 20MiB/s /srv/*.tar s3://bk/nightly/
   s3up put --fresh backup.tar s3://backups/backup.tar   # discard old progress
   pg_dump db | gzip | s3up put - s3://backups/db.sql.gz
-  s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .`,
-		Flags: append(connFlags(),
+  s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .
+  s3up put -r --metrics-file /var/lib/node_exporter/s3up.prom /srv/backups s3://bk/nightly/
+` + treeHelp,
+		Flags: append(append(connFlags(), treeFlags(rules)...),
+			&cli.StringFlag{Name: "metrics-file", Usage: "write the run's outcome as a Prometheus textfile (node_exporter's textfile collector), atomically: start, end, last success, files and bytes, exit code"},
 			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and upload its output; the object is completed only if the command exits 0 (put --stdin-from-command s3://B/K -- pg_dump db)"},
 			&cli.StringFlag{Name: "expected-size", Usage: "a stream's exact size: equal parts planned for it (R2 needs them), and a stream of another size is never completed"},
 			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
@@ -67,7 +76,7 @@ Examples:
 			&cli.StringFlag{Name: "retain-until", Usage: "Object Lock retention date (2027-01-31, RFC 3339) or duration from the upload (30d, 36h)"},
 			&cli.BoolFlag{Name: "legal-hold", Usage: "put an S3 Object Lock legal hold on the object"},
 		),
-		Action: runPut,
+		Action: func(c *cli.Context) error { return runPut(c, rules) },
 	}
 }
 
@@ -78,12 +87,14 @@ type putArgs struct {
 	key      string // "" or ending in "/" → prefix
 	opts     s3up.Options
 	conc     int
-	stream   bool     // the source is standard input ("-") or a producer
-	producer []string // --stdin-from-command: the command and its arguments
-	expected int64    // --expected-size, -1 if not given
+	stream   bool      // the source is standard input ("-") or a producer
+	producer []string  // --stdin-from-command: the command and its arguments
+	expected int64     // --expected-size, -1 if not given
+	tree     s3up.Tree // --recursive
+	metrics  *metricsFile
 }
 
-func parsePut(c *cli.Context) (*putArgs, error) {
+func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 	args := c.Args().Slice()
 	var producer []string
 	if c.Bool("stdin-from-command") {
@@ -120,7 +131,10 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 			return nil, err
 		}
 	}
-	if len(pa.sources) > 1 && key != "" && !strings.HasSuffix(key, "/") {
+	if err := parseTree(c, pa, rules); err != nil {
+		return nil, err
+	}
+	if !c.Bool("recursive") && len(pa.sources) > 1 && key != "" && !strings.HasSuffix(key, "/") {
 		return nil, usagef("several sources need a prefix destination ending in \"/\" (got %s)", dst)
 	}
 	for _, s := range pa.sources {
@@ -191,15 +205,73 @@ func parsePut(c *cli.Context) (*putArgs, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if p := c.String("metrics-file"); p != "" {
+		pa.metrics = newMetricsFile(p, dst)
+	}
 	return pa, nil
 }
 
-func runPut(c *cli.Context) error {
-	pa, err := parsePut(c)
+// parseTree reads the flags of put --recursive, and refuses them without it.
+func parseTree(c *cli.Context, pa *putArgs, rules *ruleList) error {
+	if !c.Bool("recursive") {
+		for _, f := range []string{"exclude", "include", "follow-symlinks", "checksum-compare", "dry-run", "delete", "max-delete"} {
+			if c.IsSet(f) {
+				return usagef("--%s is for directory trees: add --recursive (-r)", f)
+			}
+		}
+		return nil
+	}
+	if pa.stream {
+		return usagef("--recursive uploads directories; a stream (- or --stdin-from-command) is uploaded on its own")
+	}
+	prefix := pa.key
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	filter, err := tree.NewFilter(rules.rules)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	for k := range maps.Keys(pa.opts.Object.Metadata) {
+		if strings.EqualFold(k, s3up.MTimeKey) {
+			return usagef("--metadata %s: a tree run stores each file's modification time there itself", k)
+		}
+	}
+	if c.Int("max-delete") < 0 {
+		return usagef("--max-delete must not be negative")
+	}
+	if c.IsSet("max-delete") && !c.Bool("delete") {
+		return usagef("--max-delete is for --delete")
+	}
+	for _, s := range pa.sources {
+		if _, err := os.Stat(s); err != nil {
+			return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, unwrapPathErr(err))
+		}
+	}
+	pa.tree = s3up.Tree{Roots: pa.sources, Bucket: pa.bucket, Prefix: prefix, Filter: filter,
+		FollowSymlinks: c.Bool("follow-symlinks"), ChecksumCompare: c.Bool("checksum-compare"),
+		DryRun: c.Bool("dry-run"), Delete: c.Bool("delete"), MaxDelete: c.Int("max-delete")}
+	return nil
+}
+
+func runPut(c *cli.Context, rules *ruleList) (err error) {
+	pa, err := parsePut(c, rules)
 	if err != nil {
 		return err
 	}
-	if pa.stream {
+	if pa.metrics != nil {
+		if err := checkMetricsPath(pa.metrics.path); err != nil {
+			return err
+		}
+		// Whatever the outcome, from here on the run is recorded.
+		defer func() {
+			writeMetrics(newOutput(c), pa.metrics, signalCode(exitCode(err), context.Cause(c.Context)))
+		}()
+	}
+	switch {
+	case c.Bool("recursive"):
+		return runPutTree(c, pa)
+	case pa.stream:
 		return runPutStream(c, pa)
 	}
 	// Check every source, and that no two go to one key, before anything
@@ -229,6 +301,7 @@ func runPut(c *cli.Context) error {
 		opts.Listener = r
 		res, err := s3up.NewUploader(cb, opts).Put(c.Context, src, pa.bucket, key)
 		r.finish(res, err)
+		pa.metrics.file(res, err)
 		if err != nil {
 			if code := exitCode(err); code > worst || code == exitInterrupted {
 				worst, last = code, err
@@ -244,6 +317,14 @@ func runPut(c *cli.Context) error {
 	return cli.Exit("", worst) // each failure was printed by its renderer
 }
 
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // checkSource rejects what cannot be uploaded, with a clear reason.
 func checkSource(s string) error {
 	fi, err := os.Stat(s)
@@ -255,7 +336,7 @@ func checkSource(s string) error {
 	case err != nil:
 		return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, err)
 	case fi.IsDir():
-		return fmt.Errorf("%w: source %s is a directory; s3up uploads files (try a tar of it)", s3up.ErrBadInput, s)
+		return fmt.Errorf("%w: source %s is a directory: add --recursive (-r) to upload the files under it", s3up.ErrBadInput, s)
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("%w: source %s is not a regular file (%s); s3up needs a file it can seek in to resume", s3up.ErrBadInput, s, fi.Mode().Type())
 	}

@@ -73,7 +73,7 @@ func TestParsePutOptions(t *testing.T) {
 		if c.Name == "put" {
 			c.Action = func(c *cli.Context) error {
 				var err error
-				got, err = parsePut(c)
+				got, err = parsePut(c, &ruleList{})
 				return err
 			}
 		}

@@ -50,6 +50,17 @@ func (o *output) info(format string, args ...any) {
 	fmt.Fprintf(o.stderr, format+"\n", args...)
 }
 
+// warn prints a warning line on stderr, or a JSON warning event.
+func (o *output) warn(msg string) {
+	if o.json {
+		o.emit("warning", map[string]any{"message": msg})
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(o.stderr, "s3up: warning: %s\n", msg)
+}
+
 // result prints a human line on stdout (unless quiet or json).
 func (o *output) result(format string, args ...any) {
 	if o.quiet || o.json {

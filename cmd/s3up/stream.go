@@ -39,6 +39,7 @@ func runPutStream(c *cli.Context, pa *putArgs) error {
 	opts.Listener = r
 	res, err := s3up.NewUploader(cb, opts).PutStream(c.Context, st, pa.bucket, pa.key)
 	r.finish(res, err)
+	pa.metrics.file(res, err)
 	if err != nil {
 		return cli.Exit("", exitCode(err))
 	}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/tree"
+)
+
+// ruleList collects --include and --exclude in the order they were typed:
+// the order decides (tree.Filter). Both flags append to one list.
+type ruleList struct{ rules []tree.Rule }
+
+// ruleFlag is one of the two flags of a ruleList.
+type ruleFlag struct {
+	list    *ruleList
+	include bool
+}
+
+func (f *ruleFlag) Set(v string) error {
+	f.list.rules = append(f.list.rules, tree.Rule{Include: f.include, Pattern: v})
+	return nil
+}
+
+func (f *ruleFlag) String() string {
+	if f == nil || f.list == nil {
+		return ""
+	}
+	var out []string
+	for _, r := range f.list.rules {
+		if r.Include == f.include {
+			out = append(out, r.Pattern)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// treeFlags are the flags of put --recursive; rules receives the filters.
+func treeFlags(rules *ruleList) []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "upload directory trees: every regular file under each DIR goes to PREFIX + its path relative to DIR; unchanged files are skipped"},
+		&cli.GenericFlag{Name: "exclude", Value: &ruleFlag{list: rules}, Usage: "with -r: leave out files matching GLOB (repeatable; see FILTERS below)"},
+		&cli.GenericFlag{Name: "include", Value: &ruleFlag{list: rules, include: true}, Usage: "with -r: upload files matching GLOB (repeatable; see FILTERS below)"},
+		&cli.BoolFlag{Name: "follow-symlinks", Usage: "with -r: upload what symbolic links point to (loops are detected and skipped); by default links are skipped with a warning"},
+		&cli.BoolFlag{Name: "checksum-compare", Usage: "with -r: decide whether a file changed by reading it and comparing its checksums with the object's, not by size and modification time"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "with -r: print what would be uploaded and deleted, and why; send and delete nothing"},
+		&cli.BoolFlag{Name: "delete", Usage: "with -r: delete objects under PREFIX that no local file names any more (after every file is stored; never after a failure, nor for an empty or unreadable tree)"},
+		&cli.IntFlag{Name: "max-delete", Usage: "with --delete: delete nothing if more than N objects would go (0: no limit)"},
+	}
+}
+
+const treeHelp = `
+TREES (-r, --recursive):
+  s3up put -r /srv/backups s3://bk/nightly/
+uploads every regular file under /srv/backups to nightly/ + its relative
+path (names byte for byte; empty files too; empty directories are not
+objects). Several directories and files may be given; a file goes under
+its name. A rerun sends only what changed: a file is unchanged when the
+object has its size and the modification time s3up stored with it
+(x-amz-meta-mtime, as rclone does), known from the bucket's listing and a
+journal in the state directory, so an unchanged tree costs one listing and
+no read of any file. --checksum-compare reads every file and compares its
+checksums with the object's instead. A big file whose upload was
+interrupted resumes. Symbolic links are skipped unless --follow-symlinks;
+FIFOs, sockets and devices are skipped with a warning, never opened. A file
+that fails does not stop the others: the run ends with a summary and exit
+code 4 when some files failed and the others were stored.
+
+FILTERS: --exclude and --include take globs matched against each file's
+path relative to its DIR: * and ? within a name, ** across directories,
+[abc], {a,b}. A pattern without "/" matches a name at any depth ("*.tmp");
+one with "/" the whole path from DIR ("logs/*.gz", "/top.txt"); one ending
+in "/" a directory and all under it ("cache/"). The filters are read in
+the order given and the last one that matches decides; a file none matches
+is uploaded, unless the first filter is --include: then only what the
+filters include is uploaded.
+  s3up put -r --exclude '*.tmp' --exclude 'cache/' ~/photos s3://bk/photos/
+  s3up put -r --include '*.jpg' --include '*.png' ~/photos s3://bk/pics/`
+
+// runPutTree uploads the trees of put --recursive.
+func runPutTree(c *cli.Context, pa *putArgs) error {
+	cb, err := newClient(c, pa.conc)
+	if err != nil {
+		return err
+	}
+	out := newOutput(c)
+	r := out.newTreeRenderer(pa)
+	opts := pa.opts
+	opts.Listener = r
+	res, err := s3up.NewUploader(cb, opts).PutTree(c.Context, pa.tree)
+	r.finish(res, err)
+	pa.metrics.tree(res)
+	if err != nil {
+		return cli.Exit("", exitCode(err))
+	}
+	return nil
+}
+
+// treeRenderer turns a tree run's events into output.
+type treeRenderer struct {
+	o        *output
+	pa       *putArgs
+	bar      *progressbar.ProgressBar
+	start    time.Time
+	lastLine time.Time
+	lastJSON time.Time
+	total    int64
+	files    int
+}
+
+func (o *output) newTreeRenderer(pa *putArgs) *treeRenderer {
+	now := time.Now()
+	return &treeRenderer{o: o, pa: pa, start: now, lastLine: now}
+}
+
+// Event implements s3up.Listener. The engine serialises calls.
+func (r *treeRenderer) Event(e s3up.Event) {
+	o := r.o
+	switch ev := e.(type) {
+	case s3up.TreeScanned:
+		r.total, r.files = ev.Bytes, ev.Files
+		o.emit("scanned", ev)
+		excluded := ""
+		if ev.Excluded > 0 {
+			excluded = fmt.Sprintf(", %d excluded", ev.Excluded)
+		}
+		o.info("s3up: %d files (%s)%s; %d objects under s3://%s/%s", ev.Files, humanize.IBytes(uint64(ev.Bytes)), excluded,
+			ev.Objects, r.pa.tree.Bucket, r.pa.tree.Prefix)
+		r.startBar()
+	case s3up.Skipped:
+		o.emit("skipped", ev)
+		r.clearBar()
+		o.info("s3up: skipped %s: %s", ev.Path, ev.Reason)
+	case s3up.Unreadable:
+		o.emit("unreadable", map[string]any{"path": ev.Path, "error": ev.Err.Error()})
+		r.clearBar()
+		o.info("s3up: warning: cannot read %s: %v; what it holds is not uploaded", ev.Path, ev.Err)
+	case s3up.InFile:
+		r.inFile(ev)
+	case s3up.FileDone:
+		r.file(ev)
+	case s3up.Deleted:
+		m := map[string]any{"key": ev.Key}
+		if ev.DryRun {
+			m["dry_run"] = true
+		}
+		if ev.Err != nil {
+			m["error"] = ev.Err.Error()
+		}
+		o.emit("deleted", m)
+		r.clearBar()
+		switch {
+		case ev.Err != nil:
+			o.info("s3up: error: could not delete s3://%s/%s: %v", r.pa.tree.Bucket, ev.Key, ev.Err)
+		case ev.DryRun:
+			o.result("would delete s3://%s/%s", r.pa.tree.Bucket, ev.Key)
+		default:
+			o.result("deleted s3://%s/%s", r.pa.tree.Bucket, ev.Key)
+		}
+	case s3up.Warning:
+		o.emit("warning", ev)
+		r.clearBar()
+		o.info("s3up: warning: %s", ev.Message)
+	case s3up.Notice:
+		o.emit("notice", ev)
+		o.info("s3up: %s", ev.Message)
+	case s3up.Progress:
+		if r.bar != nil {
+			r.bar.Describe(fmt.Sprintf("files %d/%d", ev.FilesDone, ev.Files))
+			r.bar.Set64(ev.Bytes)
+		}
+		r.progressLine(ev)
+	}
+}
+
+// inFile renders an event of one file's upload.
+func (r *treeRenderer) inFile(ev s3up.InFile) {
+	o := r.o
+	switch in := ev.Event.(type) {
+	case s3up.Warning:
+		o.emit("warning", map[string]any{"path": ev.Path, "key": ev.Key, "message": in.Message})
+		r.clearBar()
+		o.info("s3up: warning: %s: %s", ev.Path, in.Message)
+	case s3up.Notice:
+		o.emit("notice", map[string]any{"path": ev.Path, "key": ev.Key, "message": in.Message})
+	case s3up.Resumed:
+		o.emit("resumed", map[string]any{"path": ev.Path, "key": ev.Key, "upload_id": in.UploadID, "on_server": in.OnServer, "parts": in.Parts, "to_send": in.ToSend})
+		r.clearBar()
+		o.info("s3up: %s: resuming upload %s: %d/%d parts on server, %d to send", ev.Path, in.UploadID, in.OnServer, in.Parts, in.ToSend)
+	}
+}
+
+func (r *treeRenderer) file(ev s3up.FileDone) {
+	o := r.o
+	rec := map[string]any{"path": ev.Path, "key": ev.Key, "size": ev.Size, "result": ev.Outcome, "decision": ev.Decision}
+	if ev.Detail != "" {
+		rec["detail"] = ev.Detail
+	}
+	if u := ev.Upload; u != nil {
+		rec["bytes_sent"] = u.BytesSent
+		rec["etag"] = u.ETag
+		rec["verified"] = u.Verified
+		if u.Resumed {
+			rec["resumed"] = true
+			rec["parts_kept"] = u.PartsKept
+		}
+	}
+	if ev.Err != nil {
+		rec["error"] = message(ev.Err)
+		rec["exit_code"] = exitCode(ev.Err)
+	}
+	o.emit("file", rec)
+	dest := fmt.Sprintf("s3://%s/%s", r.pa.tree.Bucket, ev.Key)
+	switch ev.Outcome {
+	case s3up.OutcomeFailed:
+		r.clearBar()
+		o.info("s3up: error: %s: %s", ev.Path, message(ev.Err))
+	case s3up.OutcomeUploaded:
+		r.clearBar()
+		what := ev.Decision
+		if ev.Upload != nil && ev.Upload.Resumed {
+			what += fmt.Sprintf(", resumed: %d parts were on the server", ev.Upload.PartsKept)
+		}
+		o.result("uploaded %s -> %s (%s, %s)", ev.Path, dest, humanize.IBytes(uint64(ev.Size)), what)
+	case s3up.OutcomeDryRun:
+		if ev.Decision == s3up.DecisionUnchanged || ev.Decision == s3up.DecisionSameContent {
+			return
+		}
+		o.result("would upload %s -> %s (%s, %s)", ev.Path, dest, humanize.IBytes(uint64(ev.Size)), ev.Decision)
+	}
+}
+
+func (r *treeRenderer) startBar() {
+	if !r.o.tty || r.o.quiet || r.o.json || r.bar != nil || r.pa.tree.DryRun {
+		return
+	}
+	r.bar = progressbar.NewOptions64(r.total,
+		progressbar.OptionSetWriter(r.o.stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetDescription(fmt.Sprintf("files 0/%d", r.files)),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func (r *treeRenderer) clearBar() {
+	if r.bar != nil {
+		r.bar.Clear()
+	}
+}
+
+// progressLine prints a plain progress line (cron logs) or a JSON progress
+// object, at most once per interval.
+func (r *treeRenderer) progressLine(p s3up.Progress) {
+	now := time.Now()
+	if r.o.json {
+		if now.Sub(r.lastJSON) >= time.Second {
+			r.lastJSON = now
+			r.o.emit("progress", map[string]any{"bytes": p.Bytes, "total": p.Total, "files_done": p.FilesDone, "files": p.Files})
+		}
+		return
+	}
+	if r.o.tty || r.o.quiet || now.Sub(r.lastLine) < r.o.interval {
+		return
+	}
+	r.lastLine = now
+	pct := 100.0
+	if p.Total > 0 {
+		pct = 100 * float64(p.Bytes) / float64(p.Total)
+	}
+	r.o.info("s3up: progress: %.0f%% %s/%s, %d/%d files", pct, humanize.IBytes(uint64(max(p.Bytes, 0))),
+		humanize.IBytes(uint64(p.Total)), p.FilesDone, p.Files)
+}
+
+// finish prints the summary and, on failure, the one error line.
+func (r *treeRenderer) finish(res *s3up.TreeResult, err error) {
+	r.clearBar()
+	o := r.o
+	if res != nil && (res.Files > 0 || err == nil || errors.Is(err, s3up.ErrPartial)) {
+		o.emit("summary", res)
+		o.result("%s", summaryLine(res))
+	}
+	if err != nil {
+		printError(o.stdout, o.stderr, o.json, err, exitCode(err))
+	}
+}
+
+// summaryLine is the last line of a tree run: what was found, sent,
+// skipped, failed and deleted.
+func summaryLine(res *s3up.TreeResult) string {
+	var b strings.Builder
+	verb := "done"
+	if res.DryRun {
+		verb = "dry run"
+	}
+	fmt.Fprintf(&b, "%s: s3://%s/%s: %d files (%s): %d uploaded (%s sent), %d unchanged", verb, res.Bucket, res.Prefix,
+		res.Files, humanize.IBytes(uint64(res.Bytes)), res.Uploaded, humanize.IBytes(uint64(res.BytesSent)), res.Unchanged)
+	if res.DryRun {
+		b.Reset()
+		fmt.Fprintf(&b, "dry run: s3://%s/%s: %d files (%s): %d would be uploaded (%s), %d unchanged", res.Bucket, res.Prefix,
+			res.Files, humanize.IBytes(uint64(res.Bytes)), res.Files-res.Unchanged-res.Failed,
+			humanize.IBytes(uint64(res.Bytes-res.BytesUnchanged-res.BytesFailed)), res.Unchanged)
+	}
+	fmt.Fprintf(&b, ", %d failed", res.Failed)
+	if res.Unreadable > 0 {
+		fmt.Fprintf(&b, ", %d unreadable", res.Unreadable)
+	}
+	if res.Skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped (links, special files)", res.Skipped)
+	}
+	switch {
+	case res.DeleteRefused != "":
+		fmt.Fprintf(&b, "; nothing deleted (%s)", res.DeleteRefused)
+	case res.DryRun && res.Deleted > 0:
+		fmt.Fprintf(&b, "; %d would be deleted", res.Deleted)
+	case res.Deleted > 0 || res.DeleteFailed > 0:
+		fmt.Fprintf(&b, "; %d deleted", res.Deleted)
+		if res.DeleteFailed > 0 {
+			fmt.Fprintf(&b, ", %d could not be", res.DeleteFailed)
+		}
+	}
+	fmt.Fprintf(&b, "; in %s", time.Duration(res.Duration*float64(time.Second)).Round(10*time.Millisecond))
+	return b.String()
+}
