@@ -202,6 +202,11 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 		}
 		o.Object.Metadata[k] = v
 	}
+	for k := range maps.Keys(o.Object.Metadata) {
+		if c.Bool("recursive") && strings.EqualFold(k, s3up.MTimeKey) {
+			return nil, usagef("--metadata %s: a tree run stores each file's modification time there itself", k)
+		}
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -232,11 +237,6 @@ func parseTree(c *cli.Context, pa *putArgs, rules *ruleList) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	for k := range maps.Keys(pa.opts.Object.Metadata) {
-		if strings.EqualFold(k, s3up.MTimeKey) {
-			return usagef("--metadata %s: a tree run stores each file's modification time there itself", k)
-		}
-	}
 	if c.Int("max-delete") < 0 {
 		return usagef("--max-delete must not be negative")
 	}
@@ -244,7 +244,9 @@ func parseTree(c *cli.Context, pa *putArgs, rules *ruleList) error {
 		return usagef("--max-delete is for --delete")
 	}
 	for _, s := range pa.sources {
-		if _, err := os.Stat(s); err != nil {
+		if _, err := os.Stat(s); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: source %s does not exist", s3up.ErrBadInput, s)
+		} else if err != nil {
 			return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, unwrapPathErr(err))
 		}
 	}

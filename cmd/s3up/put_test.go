@@ -48,6 +48,16 @@ func TestPutFlagParsing(t *testing.T) {
 		{[]string{"put", src}, "needs SOURCE"},
 		{[]string{"put", "--nope", src, "s3://bucket/k"}, "nope"},
 		{[]string{"frobnicate"}, "frobnicate"},
+		{[]string{"put", dir, "s3://bucket/p/"}, "--recursive"},
+		{[]string{"put", "--exclude", "*.tmp", src, "s3://bucket/k"}, "add --recursive"},
+		{[]string{"put", "--delete", src, "s3://bucket/k"}, "add --recursive"},
+		{[]string{"put", "-r", "--exclude", "a[", dir, "s3://bucket/p/"}, "not a valid glob"},
+		{[]string{"put", "-r", "--max-delete", "3", dir, "s3://bucket/p/"}, "--max-delete is for --delete"},
+		{[]string{"put", "-r", "--metadata", "MTime=1", dir, "s3://bucket/p/"}, "modification time"},
+		{[]string{"put", "-r", filepath.Join(dir, "missing"), "s3://bucket/p/"}, "does not exist"},
+		{[]string{"put", "-r", "-", "s3://bucket/p/k"}, "stream"},
+		{[]string{"put", "-r", "--metrics-file", filepath.Join(dir, "no", "such", "dir", "m.prom"), dir, "s3://bucket/p/"}, "does not exist"},
+		{[]string{"put", "--metrics-file", dir, src, "s3://bucket/k"}, "is a directory"},
 	} {
 		code, stdout, stderr := runArgs(t, tc.args...)
 		if code != exitUsage {

@@ -145,6 +145,8 @@ type Stats struct {
 	UploadPartBytes int64           // UploadPart request-body bytes forwarded to the target, partial bodies included
 	UploadParts     int64           // UploadPart requests forwarded to the target
 	ByMethod        map[string]int64
+	PutBytes        int64            // request-body bytes of every PUT forwarded (PutObject and UploadPart), partial bodies included
+	PutsByPath      map[string]int64 // PUT requests forwarded, by URL path ("/bucket/key", unescaped)
 }
 
 // IsUploadPart reports whether r is an S3 UploadPart request: a PUT with
@@ -198,6 +200,8 @@ type Proxy struct {
 	uploadParts     int64
 	byMethod        map[string]int64
 	uploadPartBytes atomic.Int64
+	putBytes        atomic.Int64
+	putsByPath      map[string]int64
 	reqIDs          atomic.Int64
 
 	// lifecycle
@@ -245,6 +249,7 @@ func New(target string, cfg Config) (*Proxy, error) {
 		faults:      append([]Fault(nil), cfg.Faults...),
 		faultCounts: make(map[Fault]int64),
 		byMethod:    make(map[string]int64),
+		putsByPath:  make(map[string]int64),
 		closing:     make(chan struct{}),
 		hijacked:    make(map[net.Conn]struct{}),
 	}
@@ -380,6 +385,11 @@ func (p *Proxy) Stats() Stats {
 		UploadPartBytes: p.uploadPartBytes.Load(),
 		UploadParts:     p.uploadParts,
 		ByMethod:        make(map[string]int64, len(p.byMethod)),
+		PutBytes:        p.putBytes.Load(),
+		PutsByPath:      make(map[string]int64, len(p.putsByPath)),
+	}
+	for k, v := range p.putsByPath {
+		s.PutsByPath[k] = v
 	}
 	for k, v := range p.faultCounts {
 		s.Faults[k] = v
@@ -635,6 +645,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, d decision) {
 	if part {
 		p.uploadParts++
 	}
+	if r.Method == http.MethodPut {
+		p.putsByPath[r.URL.Path]++
+	}
 	p.smu.Unlock()
 
 	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
@@ -655,6 +668,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, d decision) {
 	}
 	if part {
 		body = &countReader{r: body, n: &p.uploadPartBytes}
+	}
+	if r.Method == http.MethodPut {
+		body = &countReader{r: body, n: &p.putBytes}
 	}
 	if st, _ := r.Context().Value(emuKey{}).(*requestState); st != nil && st.hashes != nil {
 		body = io.TeeReader(body, st.hashes)
