@@ -81,15 +81,16 @@ func flagsFirst(app *cli.App, args []string) []string {
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "s3up",
-		Usage:   "upload large files to S3-compatible stores; rerun to resume",
+		Usage:   "upload large files, streams and directory trees to S3-compatible stores; rerun to resume",
 		Version: currentVersion().Version,
 		Description: `s3up uploads files with S3 multipart upload and resumes an interrupted upload
 (dropped link, kill -9, reboot) by sending only the parts the server does not hold.
 
 Exit codes: 0 done; 1 failed but resumable (rerun the same command);
 2 bad input or usage (nothing was sent); 3 failed after the upload started,
-fix the cause (credentials, permissions) then rerun to resume; 130 / 143
-interrupted by SIGINT / SIGTERM (state kept).`,
+fix the cause (credentials, permissions) then rerun to resume; 4 a tree
+upload (-r) stored some files and failed others (rerun to retry them);
+130 / 143 interrupted by SIGINT / SIGTERM (state kept).`,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
