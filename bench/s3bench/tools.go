@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// command is what one run executes.
+type command struct {
+	argv  []string
+	env   []string // KEY=VALUE added to the environment
+	unset []string // variables removed from it
+}
+
+// environ is the command's environment.
+func (c command) environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(c.unset, k) {
+			out = append(out, kv)
+		}
+	}
+	return append(out, c.env...)
+}
+
+// available says whether tool can run, and if not, why.
+func (h *harness) available(tool string) (bool, string) {
+	switch tool {
+	case "sdkmanager":
+		if !h.haveSDKManager {
+			return false, "bench/sdkmanager did not build"
+		}
+	case "aws":
+		if h.peers.aws == "" {
+			return false, "aws-cli not installed"
+		}
+	case "mc", "mcput":
+		if h.peers.mc == "" {
+			return false, "MinIO mc not installed (go install github.com/minio/mc@latest, or --install-peers)"
+		}
+	case "rclone":
+		if h.peers.rclone == "" {
+			return false, "rclone not installed (apt-get install rclone, or --install-peers)"
+		}
+	case "s3cmd":
+		if h.peers.s3cmd == "" {
+			return false, "s3cmd not installed (apt-get install s3cmd, or --install-peers)"
+		}
+	}
+	return true, ""
+}
+
+// toolsFor returns the tools of --tools that mode can run and that are
+// installed, in the mode's order, with a note for each one left out.
+func (h *harness) toolsFor(mode string, can []string) []string {
+	var out []string
+	for _, t := range h.opts.tools {
+		if can != nil && !slices.Contains(can, t) {
+			continue
+		}
+		if ok, why := h.available(t); !ok {
+			note("%s: skipping %s: %s", mode, t, why)
+			continue
+		}
+		out = append(out, t)
+	}
+	if can != nil {
+		slices.SortStableFunc(out, func(a, b string) int { return slices.Index(can, a) - slices.Index(can, b) })
+	}
+	return out
+}
+
+func (h *harness) version(ctx context.Context, tool string) string {
+	p := h.peers
+	switch tool {
+	case "s3up":
+		v := firstLine(ctx, h.repo, nil, "git", "describe", "--always", "--dirty")
+		if v == "" || strings.Contains(v, "fatal") {
+			v = "dev"
+		}
+		return "s3up " + v
+	case "sdkmanager":
+		return "aws-sdk-go-v2 feature/s3/manager " + firstLine(ctx, filepath.Join(h.repo, "bench", "sdkmanager"),
+			[]string{"GOWORK=off"}, "go", "list", "-m", "-f", "{{.Version}}", "github.com/aws/aws-sdk-go-v2/feature/s3/manager")
+	case "rawparts":
+		return "aws-sdk-go-v2 service/s3 " + firstLine(ctx, h.repo, nil, "go", "list", "-m", "-f", "{{.Version}}", "github.com/aws/aws-sdk-go-v2/service/s3")
+	case "aws":
+		return firstLine(ctx, "", nil, p.aws, "--version")
+	case "mc", "mcput":
+		return firstLine(ctx, "", nil, p.mc, "--version")
+	case "rclone":
+		return firstLine(ctx, "", nil, p.rclone, "version")
+	case "s3cmd":
+		return firstLine(ctx, "", nil, p.s3cmd, "--version")
+	}
+	return ""
+}
+
+// settings describes how the compare mode runs tool.
+func (h *harness) settings(tool string) string {
+	p, c := human(h.opts.part), h.opts.conc
+	switch tool {
+	case "s3up":
+		s := fmt.Sprintf("--part-size %s --concurrency %d", p, c)
+		if len(h.opts.s3upArgs) > 0 {
+			s += " " + strings.Join(h.opts.s3upArgs, " ")
+		}
+		return s + " (checksum/payload: s3up defaults)"
+	case "sdkmanager":
+		return fmt.Sprintf("manager.Uploader defaults, PartSize %s, Concurrency %d, checksums WhenRequired", p, c)
+	case "rawparts":
+		return fmt.Sprintf("%s parts, %d in flight, UNSIGNED-PAYLOAD, no checksum", p, c)
+	case "aws":
+		return fmt.Sprintf("multipart_chunksize %s, max_concurrent_requests %d", p, c)
+	case "mc":
+		return "mc cp defaults (no part size or concurrency flags)"
+	case "mcput":
+		return fmt.Sprintf("mc put --part-size %s --parallel %d", p, c)
+	case "rclone":
+		return fmt.Sprintf("--s3-chunk-size %s --s3-upload-concurrency %d --s3-upload-cutoff %s", p, c, p)
+	case "s3cmd":
+		return fmt.Sprintf("multipart_chunk_size_mb %d (sequential: s3cmd has no concurrency)", h.opts.part>>20)
+	}
+	return ""
+}
+
+func (h *harness) s3upPut(part int64, conc int) []string {
+	argv := []string{h.binPath("s3up"), "put", "--quiet", "--endpoint", h.srv.endpoint,
+		"--part-size", strconv.FormatInt(part, 10), "--concurrency", strconv.Itoa(conc), "--state-dir", h.paths.state}
+	return append(argv, h.opts.s3upArgs...)
+}
+
+func (h *harness) awsCmd(args ...string) command {
+	return command{
+		argv: append([]string{h.peers.aws, "s3"}, args...),
+		env:  []string{"AWS_CONFIG_FILE=" + filepath.Join(h.paths.work, "aws", "cli-config")},
+	}
+}
+
+func (h *harness) mcCmd(args ...string) command {
+	return command{argv: append([]string{h.peers.mc, "--config-dir", filepath.Join(h.paths.work, "mc")}, args...)}
+}
+
+// rcloneCmd: rclone's AWS SDK (v1) refuses AWS_CA_BUNDLE with rclone's own
+// transport ("LoadCustomCABundleError"): drop it, pass --ca-cert.
+func (h *harness) rcloneCmd(sub string, args ...string) command {
+	part := strconv.FormatInt(h.opts.part, 10) + "B"
+	argv := []string{h.peers.rclone, sub, "--s3-chunk-size", part, "--s3-upload-concurrency", strconv.Itoa(h.opts.conc)}
+	argv = append(argv, args...)
+	if h.srv.scheme == "https" {
+		argv = append(argv, "--ca-cert", filepath.Join(h.paths.work, "tls", "ca.crt"))
+	}
+	return command{argv: argv, unset: []string{"AWS_CA_BUNDLE"}}
+}
+
+// fileCommand uploads file to key.
+func (h *harness) fileCommand(tool, file, key string, part int64, conc int) command {
+	dest := "s3://" + bucket + "/" + key
+	ps, cs := strconv.FormatInt(part, 10), strconv.Itoa(conc)
+	switch tool {
+	case "s3up":
+		return command{argv: append(h.s3upPut(part, conc), file, dest)}
+	case "sdkmanager", "rawparts":
+		return command{argv: []string{h.binPath(tool), "-part-size", ps, "-concurrency", cs, file, bucket, key}}
+	case "aws":
+		return h.awsCmd("cp", "--only-show-errors", "--endpoint-url", h.srv.endpoint, file, dest)
+	case "mc":
+		return h.mcCmd("cp", "--quiet", "--no-color", file, "bench/"+bucket+"/"+key)
+	case "mcput":
+		return h.mcCmd("put", "--quiet", "--no-color", "--parallel", cs, "--part-size", human(part), file, "bench/"+bucket+"/"+key)
+	case "rclone":
+		c := h.rcloneCmd("copyto", "--s3-upload-cutoff", ps+"B")
+		c.argv = append(c.argv, file, "bench:"+bucket+"/"+key)
+		return c
+	case "s3cmd":
+		return command{argv: []string{h.peers.s3cmd, "-c", h.s3cmdConfig(), "put", "--no-progress", file, dest}}
+	}
+	panic("unknown tool " + tool)
+}
