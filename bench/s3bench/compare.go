@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"regexp"
@@ -33,7 +34,7 @@ func (h *harness) runCompare(ctx context.Context) error {
 				key := "obj-" + t
 				h.reset(ctx, key)
 				h.measure(ctx, runSpec{mode: "compare", tool: t, round: round, cmd: h.fileCommand(t, file, key, o.part, o.conc),
-					size: o.size, part: o.part, conc: o.conc, check: h.objectCheck(key, o.size)})
+					size: o.size, part: o.part, conc: o.conc, check: h.objectCheck(key, o.size, "")})
 				h.reset(ctx, key)
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -64,9 +65,9 @@ func (h *harness) reset(ctx context.Context, key string) {
 	os.RemoveAll(h.paths.state)
 }
 
-// objectCheck makes a run's check: key holds size bytes. It records the
-// object's part count.
-func (h *harness) objectCheck(key string, size int64) func(context.Context, *result) error {
+// objectCheck makes a run's check: key holds size bytes and, when digest
+// is set, bytes of that SHA-256 (hex). It records the object's part count.
+func (h *harness) objectCheck(key string, size int64, digest string) func(context.Context, *result) error {
 	return func(ctx context.Context, r *result) error {
 		got, etag, err := benchs3.Stat(ctx, h.s3, bucket, key)
 		if err != nil {
@@ -75,6 +76,16 @@ func (h *harness) objectCheck(key string, size int64) func(context.Context, *res
 		r.objectParts = etagParts(etag)
 		if got != size {
 			return fmt.Errorf("object size %d, expected %d", got, size)
+		}
+		if digest == "" {
+			return nil
+		}
+		sum, _, err := benchs3.SHA256(ctx, h.s3, bucket, key)
+		if err != nil {
+			return fmt.Errorf("reading the object back: %v", err)
+		}
+		if hex.EncodeToString(sum[:]) != digest {
+			return fmt.Errorf("object SHA-256 %x, the stream's is %s", sum, digest)
 		}
 		return nil
 	}

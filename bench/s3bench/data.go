@@ -1,17 +1,22 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/s3up/s3up/bench/internal/benchdata"
 )
 
-// fileSeed seeds the test files: fixed, so a rerun uploads the same bytes.
-const fileSeed = "file"
+// Seeds of the test data: fixed, so a rerun uploads the same bytes.
+const (
+	fileSeed   = "file"
+	streamSeed = "stream"
+)
 
 // dataFile returns the path of a file of size random bytes in the workdir,
 // generating it the first time.
@@ -46,4 +51,20 @@ func (h *harness) needDisk(bytes int64, what string) error {
 			what, bytes>>20, h.paths.work, avail>>20)
 	}
 	return nil
+}
+
+// streamDigest is the SHA-256 of the stream datagen makes for size, cached
+// in the workdir.
+func (h *harness) streamDigest(size int64) (string, error) {
+	p := filepath.Join(h.paths.work, fmt.Sprintf("stream-%d.sha256", size))
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) == 64 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	note("computing the SHA-256 of the %s stream", human(size))
+	sum, err := benchdata.SHA256(streamSeed, size)
+	if err != nil {
+		return "", err
+	}
+	d := hex.EncodeToString(sum[:])
+	return d, os.WriteFile(p, []byte(d+"\n"), 0o644)
 }

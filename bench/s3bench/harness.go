@@ -289,7 +289,7 @@ func randomHex(n int) string {
 func (h *harness) build(ctx context.Context) error {
 	note("building s3up and the helper programs into %s", h.paths.bin)
 	for _, b := range []struct{ out, pkg string }{
-		{"s3up", "./cmd/s3up"}, {"rawparts", "./bench/rawparts"},
+		{"s3up", "./cmd/s3up"}, {"rawparts", "./bench/rawparts"}, {"datagen", "./bench/datagen"},
 	} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(h.paths.bin, b.out), b.pkg)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = h.repo, os.Stderr, os.Stderr

@@ -24,7 +24,12 @@ func (h *harness) header() {
 	h.say(fmt.Sprintf("- Disk (%s): %s", h.paths.work, diskLine(ctx, h.paths.work)))
 	h.say(fmt.Sprintf("- Server: MinIO %s single drive on 127.0.0.1, same machine", strings.TrimPrefix(filepath.Base(h.minio), "minio-")))
 	h.say("- " + firstLine(ctx, "", nil, "go", "version"))
-	h.say(fmt.Sprintf("- File: %s of random bytes, %s parts, concurrency %d, %d round(s), tools round-robin", human(o.size), human(o.part), o.conc, o.rounds))
+	if o.compare || o.resume || o.memory {
+		h.say(fmt.Sprintf("- File: %s of random bytes, %s parts, concurrency %d, %d round(s), tools round-robin", human(o.size), human(o.part), o.conc, o.rounds))
+	}
+	if o.stream {
+		h.say(fmt.Sprintf("- Stream: %s from bench/datagen (a seeded AES-CTR keystream) through a pipe, checked by %s", human(o.streamSize), map[bool]string{true: "SHA-256", false: "size"}[o.verifyHash]))
+	}
 	h.say("", "| tool | version | settings |", "|---|---|---|")
 	for _, t := range o.tools {
 		if ok, why := h.available(t); ok {

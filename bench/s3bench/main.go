@@ -10,6 +10,8 @@
 //   - resume: s3up and s3cmd --continue-put, each killed half-way, then the
 //     timed resume.
 //   - memory: s3up's peak RSS over file sizes x part sizes.
+//   - stream: a deterministic stream (bench/datagen) piped into each tool;
+//     the object's SHA-256 is checked against the stream's.
 //
 // # Measurement
 //
@@ -113,6 +115,7 @@ func runBench(ctx context.Context, repo string, opts options) (err error) {
 		{opts.compare, h.runCompare},
 		{opts.resume, h.runResume},
 		{opts.memory, h.runMemory},
+		{opts.stream, h.runStream},
 	}
 	for _, m := range modes {
 		if !m.on {

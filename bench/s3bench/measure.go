@@ -19,6 +19,7 @@ type runSpec struct {
 	round      int
 	tag        string // log name; default mode-tls-tool-round
 	cmd        command
+	producer   *command // stream mode: started with the tool, its stdout piped into the tool's stdin
 	size, part int64
 	conc       int
 	onServer   int // parts on the server when the resume starts (resume mode only)
@@ -53,10 +54,13 @@ func (h *harness) measure(ctx context.Context, s runSpec) (result, string) {
 		return r, logPath
 	}
 	fmt.Fprintf(log, "# %s\n", shellQuote(s.cmd.argv))
+	if s.producer != nil {
+		fmt.Fprintf(log, "# stdin: %s\n", shellQuote(s.producer.argv))
+	}
 	ex, err := h.execute(ctx, s, log)
 	log.Close()
 	r.wall, r.user, r.sys, r.maxRSSKiB = ex.wall, ex.user, ex.sys, ex.maxRSSKiB
-	r.rchar, r.wchar, r.serverCPU = ex.rchar, ex.wchar, ex.serverCPU
+	r.rchar, r.wchar, r.serverCPU, r.prodCPU = ex.rchar, ex.wchar, ex.serverCPU, ex.prodCPU
 	if ctx.Err() != nil {
 		// Cut short by an interrupt: no measurement of anything.
 		return r, logPath
@@ -67,6 +71,8 @@ func (h *harness) measure(ctx context.Context, s runSpec) (result, string) {
 		fail(err.Error())
 	case ex.state != nil && !ex.state.Success():
 		fail(fmt.Sprintf("%s: %s", exitText(ex.state), lastLogLine(logPath)))
+	case ex.prodErr != "":
+		fail("the producer failed: " + ex.prodErr)
 	case s.check != nil:
 		if err := s.check(ctx, &r); err != nil {
 			fail(err.Error())
@@ -88,11 +94,12 @@ func (h *harness) measure(ctx context.Context, s runSpec) (result, string) {
 
 // execution is what the kernel says about a run.
 type execution struct {
-	state           *os.ProcessState
-	wall, user, sys float64
-	maxRSSKiB       int64
-	rchar, wchar    int64
-	serverCPU       float64
+	state              *os.ProcessState
+	wall, user, sys    float64
+	maxRSSKiB          int64
+	rchar, wchar       int64
+	serverCPU, prodCPU float64
+	prodErr            string
 }
 
 func (h *harness) execute(ctx context.Context, s runSpec, log *os.File) (execution, error) {
@@ -101,14 +108,45 @@ func (h *harness) execute(ctx context.Context, s runSpec, log *os.File) (executi
 	cmd.Env = s.cmd.environ()
 	cmd.Stdout, cmd.Stderr = log, log // files: no copying goroutine reads on our account
 	cmd.SysProcAttr = childAttr()
+	var prod *exec.Cmd
+	if s.producer != nil {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return ex, err
+		}
+		prod = exec.CommandContext(ctx, s.producer.argv[0], s.producer.argv[1:]...)
+		prod.Stdout, prod.Stderr, prod.SysProcAttr = pw, log, childAttr()
+		cmd.Stdin = pr
+		defer pr.Close()
+		defer pw.Close()
+	}
 	s0 := h.srv.cpu()
 	io0 := selfIO()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return ex, fmt.Errorf("cannot start %s: %w", s.cmd.argv[0], err)
 	}
+	if prod != nil {
+		if err := prod.Start(); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return ex, fmt.Errorf("cannot start the producer: %w", err)
+		}
+		// Only the children hold the pipe now: the tool sees EOF when the
+		// producer ends, and the producer EPIPE if the tool quits.
+		cmd.Stdin.(*os.File).Close()
+		prod.Stdout.(*os.File).Close()
+	}
 	werr := cmd.Wait()
 	ex.wall = time.Since(start).Seconds()
+	if prod != nil {
+		if err := prod.Wait(); err != nil {
+			ex.prodErr = err.Error()
+		}
+		if ru, ok := prod.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			ex.prodCPU = tv(ru.Utime) + tv(ru.Stime)
+		}
+	}
 	io1 := selfIO()
 	ex.serverCPU = h.srv.cpu() - s0
 	ex.state = cmd.ProcessState
@@ -118,6 +156,7 @@ func (h *harness) execute(ctx context.Context, s runSpec, log *os.File) (executi
 	if ru, ok := ex.state.SysUsage().(*syscall.Rusage); ok {
 		ex.user, ex.sys, ex.maxRSSKiB = tv(ru.Utime), tv(ru.Stime), ru.Maxrss
 	}
+	// With a producer, wchar includes its writes into the pipe.
 	ex.rchar, ex.wchar = io1.rchar-io0.rchar, io1.wchar-io0.wchar
 	return ex, nil
 }

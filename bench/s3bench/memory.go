@@ -44,7 +44,7 @@ func (h *harness) runMemory(ctx context.Context) error {
 				h.reset(ctx, key)
 				h.measure(ctx, runSpec{mode: "memory", tool: "s3up", round: 1, tag: fmt.Sprintf("memory-%s-%s-%s", tls, human(size), human(part)),
 					cmd: h.fileCommand("s3up", file, key, part, o.conc), size: size, part: part, conc: o.conc,
-					check: h.objectCheck(key, size)})
+					check: h.objectCheck(key, size, "")})
 				h.reset(ctx, key)
 				if ctx.Err() != nil {
 					return ctx.Err()

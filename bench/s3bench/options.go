@@ -17,7 +17,8 @@ const usageText = `usage: bench/run.sh [options]
                        round-robin, starting one tool later each round
   --tls MODE           both | http | https (default both)
   --tools LIST         comma-separated (default s3up,sdkmanager,rawparts,aws,mc,rclone,s3cmd;
-                       also available: mcput = ` + "`mc put -P CONC -s PART`" + `)
+                       also available: mcput = ` + "`mc put -P CONC -s PART`" + `). A mode runs the
+                       listed tools it knows: --stream s3up,aws,mc,rclone
   --part-size SIZE     part size for every tool that takes one (default 16MiB)
   --concurrency N      parts in flight for every tool that takes it (default 8)
   --s3up-args "ARGS"   extra flags for s3up put (e.g. "--checksum none")
@@ -27,6 +28,10 @@ const usageText = `usage: bench/run.sh [options]
   --memory             s3up peak RSS for --memory-sizes x --memory-parts
   --memory-sizes LIST  default 1GiB,8GiB
   --memory-parts LIST  default 16MiB,128MiB
+  --stream             a stream from a pipe: s3up put -, aws s3 cp -, mc pipe, rclone rcat
+  --stream-size SIZE   the stream's size (default 4GiB)
+  --stream-verify HOW  sha256 (default: download each object and compare its SHA-256
+                       with the stream's) or size (HeadObject only)
   --install-peers      go install mc; apt-get install rclone s3cmd
   --workdir DIR        scratch dir for data, servers, logs (default: mktemp -d);
                        the test files are reused from it if present
@@ -37,9 +42,10 @@ const usageText = `usage: bench/run.sh [options]
 Modes combine: ` + "`--compare --resume --memory`" + ` runs all three.
 The report (markdown) goes to stdout, progress to stderr:
   bench/run.sh --size 1GiB --rounds 5 > bench-results.md
-Quick check of the harness itself (a minute or two):
+Quick check of the harness itself (a few minutes):
   bench/run.sh --size 64MiB --rounds 1 --compare --resume --memory \
       --memory-sizes 64MiB --memory-parts 8MiB,16MiB
+  bench/run.sh --rounds 1 --stream --stream-size 256MiB
 
 Needs: go. The MinIO binary comes from scripts/install-servers.sh (cached in
 ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}/bin). Peers that are not installed are
@@ -51,22 +57,25 @@ var knownTools = []string{"s3up", "sdkmanager", "rawparts", "aws", "mc", "mcput"
 
 // options is the command line, checked.
 type options struct {
-	size     int64
-	rounds   int
-	schemes  []string // http, https
-	tools    []string
-	part     int64
-	conc     int
-	s3upArgs []string
-	compare  bool
-	resume   bool
-	memory   bool
-	memSizes []int64
-	memParts []int64
-	install  bool
-	workdir  string
-	keep     bool
-	out      string
+	size       int64
+	rounds     int
+	schemes    []string // http, https
+	tools      []string
+	part       int64
+	conc       int
+	s3upArgs   []string
+	compare    bool
+	resume     bool
+	memory     bool
+	stream     bool
+	memSizes   []int64
+	memParts   []int64
+	streamSize int64
+	verifyHash bool
+	install    bool
+	workdir    string
+	keep       bool
+	out        string
 }
 
 // errHelp: -h or --help; the usage has been printed.
@@ -76,9 +85,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		o                                options
-		size, tls, tools, part, s3upArgs string
-		memSizes, memParts               string
+		o                                      options
+		size, tls, tools, part, s3upArgs       string
+		memSizes, memParts, streamSize, verify string
 	)
 	fs.StringVar(&size, "size", "1GiB", "")
 	fs.IntVar(&o.rounds, "rounds", 5, "")
@@ -92,6 +101,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.memory, "memory", false, "")
 	fs.StringVar(&memSizes, "memory-sizes", "1GiB,8GiB", "")
 	fs.StringVar(&memParts, "memory-parts", "16MiB,128MiB", "")
+	fs.BoolVar(&o.stream, "stream", false, "")
+	fs.StringVar(&streamSize, "stream-size", "4GiB", "")
+	fs.StringVar(&verify, "stream-verify", "sha256", "")
 	fs.BoolVar(&o.install, "install-peers", false, "")
 	fs.StringVar(&o.workdir, "workdir", "", "")
 	fs.BoolVar(&o.keep, "keep", false, "")
@@ -107,7 +119,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, usageText)
 		return o, fmt.Errorf("unknown option %s", fs.Arg(0))
 	}
-	if !o.compare && !o.resume && !o.memory {
+	if !o.compare && !o.resume && !o.memory && !o.stream {
 		o.compare = true
 	}
 	var err error
@@ -120,6 +132,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	o.size = sizeOf("size", size)
 	o.part = sizeOf("part-size", part)
+	o.streamSize = sizeOf("stream-size", streamSize)
 	if err != nil {
 		return o, err
 	}
@@ -138,11 +151,20 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--size must be > 0")
 	case o.part < 5<<20:
 		return o, errors.New("--part-size must be at least 5MiB (S3 minimum)")
+	case o.streamSize <= 0:
+		return o, errors.New("--stream-size must be > 0")
 	}
 	for _, p := range o.memParts {
 		if p < 5<<20 {
 			return o, fmt.Errorf("part size %s is below the S3 minimum of 5MiB", human(p))
 		}
+	}
+	switch verify {
+	case "sha256":
+		o.verifyHash = true
+	case "size":
+	default:
+		return o, errors.New("--stream-verify must be sha256 or size")
 	}
 	switch tls {
 	case "both":

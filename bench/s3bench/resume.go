@@ -94,7 +94,7 @@ func (h *harness) runResume(ctx context.Context) error {
 					cmd = command{argv: []string{h.peers.s3cmd, "-c", h.s3cmdConfig(), "put", "--continue-put", "--no-progress", file, "s3://" + bucket + "/" + key}}
 				}
 				_, logPath := h.measure(ctx, runSpec{mode: "resume", tool: t, round: round, cmd: cmd, size: o.size, part: o.part, conc: o.conc,
-					onServer: onServer, note: "on_server=" + onText, check: h.objectCheck(key, o.size)})
+					onServer: onServer, note: "on_server=" + onText, check: h.objectCheck(key, o.size, "")})
 				if t == "s3up" {
 					for _, e := range resumedEvents(logPath) {
 						events = append(events, fmt.Sprintf("%s round %d: %s", tls, round, e))

@@ -95,6 +95,24 @@ func ordered(ss []*summary, tools []string) []*summary {
 	return out
 }
 
+// bestPeers returns the peer (any tool but s3up) with the lowest median
+// wall time and the one with the lowest median CPU, among those with a
+// successful run; nil when there is none.
+func bestPeers(ss []*summary) (wall, cpu *summary) {
+	for _, s := range ss {
+		if s.tool == "s3up" || s.ok == 0 {
+			continue
+		}
+		if wall == nil || s.wall < wall.wall {
+			wall = s
+		}
+		if cpu == nil || s.cpu < cpu.cpu {
+			cpu = s
+		}
+	}
+	return wall, cpu
+}
+
 // roundOrder is the order of the tools in round (1-based): round-robin,
 // each round starting one tool later, so that no tool always runs first or
 // always right after the same other one.

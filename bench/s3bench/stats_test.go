@@ -71,6 +71,13 @@ func TestSummarize(t *testing.T) {
 	if !math.IsNaN(mc.onServer) {
 		t.Errorf("onServer of runs that have none: %v", mc.onServer)
 	}
+	bw, bc := bestPeers(ss)
+	if bw != mc || bc != mc {
+		t.Errorf("best peers %v %v: s3up is no peer", bw, bc)
+	}
+	if bw, _ := bestPeers(ss[1:]); bw != nil {
+		t.Error("a best peer among s3up alone")
+	}
 }
 
 func TestStatCPU(t *testing.T) {

@@ -128,6 +128,44 @@ func memoryTable(runs []result) string {
 	return b.String()
 }
 
+// streamTable: the medians per tool for a stream of size bytes; ratios are
+// to the best peer's medians.
+func streamTable(runs []result, tools []string, size int64) string {
+	var b strings.Builder
+	ss := ordered(summarize(runs), tools)
+	bw, bc := bestPeers(ss)
+	b.WriteString("| tool | ok/runs | parts | wall s | MiB/s | CPU s (user+sys) | peak RSS MiB | server CPU s | producer CPU s | wall ÷ best peer | CPU ÷ best peer |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range ss {
+		if s.ok == 0 {
+			fmt.Fprintf(&b, "| %s | 0/%d | | failed | | | | | | | |\n", label(s.tool), s.runs)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %d/%d | %s | %.2f | %.0f | %.2f | %.0f | %.2f | %.2f | %s | %s |\n", label(s.tool), s.ok, s.runs,
+			s.objectParts, s.wall, float64(size)/mib/s.wall, s.cpu, s.rssKiB/1024, s.serverCPU, s.prodCPU,
+			peerRatio(s.wall, bw, func(p *summary) float64 { return p.wall }),
+			peerRatio(s.cpu, bc, func(p *summary) float64 { return p.cpu }))
+	}
+	return b.String()
+}
+
+func peerRatio(x float64, best *summary, of func(*summary) float64) string {
+	if best == nil {
+		return "—"
+	}
+	return ratio(x, of(best))
+}
+
+// bestPeerLine names the peers the ratios are to; "" when there is none.
+func bestPeerLine(runs []result) string {
+	bw, bc := bestPeers(summarize(runs))
+	if bw == nil {
+		return ""
+	}
+	return fmt.Sprintf("Best peer: %s by wall time (%.2f s), %s by CPU (%.2f CPU s). Ratios < 1 mean s3up is faster or leaner than every peer.",
+		bw.tool, bw.wall, bc.tool, bc.cpu)
+}
+
 // failureNotes lists why the failed runs failed, one line per tool.
 func failureNotes(runs []result) string {
 	var b strings.Builder
@@ -145,6 +183,16 @@ func failureNotes(runs []result) string {
 			}
 		}
 		fmt.Fprintf(&b, "- %s failed %d of %d runs: %s\n", label(s.tool), len(s.failures), s.runs, strings.Join(uniq, "; "))
+	}
+	return b.String()
+}
+
+// commandsTable shows what each tool ran, one row per tool.
+func commandsTable(rows [][2]string) string {
+	var b strings.Builder
+	b.WriteString("| tool | command |\n|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | `%s` |\n", r[0], strings.ReplaceAll(r[1], "|", `\|`))
 	}
 	return b.String()
 }

@@ -106,3 +106,43 @@ func TestMemoryTableKeepsTheRecordedFormat(t *testing.T) {
 		t.Errorf("memory table:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestStreamTableRatiosToTheBestPeer(t *testing.T) {
+	size := int64(256 << 20)
+	runs := []result{
+		{tool: "rclone", ok: true, wall: 4, user: 3, maxRSSKiB: 200 << 10, objectParts: "16", prodCPU: 0.1},
+		{tool: "s3up", ok: true, wall: 1, user: 0.5, maxRSSKiB: 150 << 10, objectParts: "16", prodCPU: 0.1},
+		{tool: "aws", ok: true, wall: 2, user: 2, maxRSSKiB: 90 << 10, objectParts: "16", prodCPU: 0.1},
+		{tool: "mc", ok: true, wall: 2.5, user: 1, maxRSSKiB: 60 << 10, objectParts: "16", prodCPU: 0.1},
+	}
+	got := streamTable(runs, streamTools, size)
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[2], "| **s3up** ") || !strings.HasPrefix(lines[5], "| **rclone** ") {
+		t.Fatalf("rows not in the order s3up, aws, mc, rclone:\n%s", got)
+	}
+	// Best peer by wall: aws (2 s); by CPU: mc (1 CPU s).
+	for _, want := range []string{
+		"| **s3up** | 1/1 | 16 | 1.00 | 256 | 0.50 | 150 | 0.00 | 0.10 | 0.50× | 0.50× |",
+		"| **aws** | 1/1 | 16 | 2.00 | 128 | 2.00 | 90 | 0.00 | 0.10 | 1.00× | 2.00× |",
+		"| **mc** | 1/1 | 16 | 2.50 | 102 | 1.00 | 60 | 0.00 | 0.10 | 1.25× | 1.00× |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	if l := bestPeerLine(runs); !strings.Contains(l, "aws by wall time (2.00 s), mc by CPU (1.00 CPU s)") {
+		t.Errorf("best peer line: %s", l)
+	}
+	// Only s3up: no ratios, no best peer.
+	got = streamTable(runs[1:2], streamTools, size)
+	if !strings.Contains(got, "| 0.10 | — | — |") || bestPeerLine(runs[1:2]) != "" {
+		t.Errorf("s3up alone:\n%s", got)
+	}
+}
+
+func TestCommandsTable(t *testing.T) {
+	got := commandsTable([][2]string{{"mc", "datagen 1 | mc pipe bench/bench/k"}})
+	if got != "| tool | command |\n|---|---|\n| mc | `datagen 1 \\| mc pipe bench/bench/k` |\n" {
+		t.Errorf("commands table: %q", got)
+	}
+}

@@ -10,6 +10,11 @@ import (
 	"strings"
 )
 
+// The tools each mode can run, in report order.
+var (
+	streamTools = []string{"s3up", "aws", "mc", "rclone"}
+)
+
 // command is what one run executes.
 type command struct {
 	argv  []string
@@ -182,4 +187,38 @@ func (h *harness) fileCommand(tool, file, key string, part int64, conc int) comm
 		return command{argv: []string{h.peers.s3cmd, "-c", h.s3cmdConfig(), "put", "--no-progress", file, dest}}
 	}
 	panic("unknown tool " + tool)
+}
+
+// streamCommand uploads its standard input to key.
+func (h *harness) streamCommand(tool, key string) command {
+	switch tool {
+	case "s3up":
+		return command{argv: append(h.s3upPut(h.opts.part, h.opts.conc), "-", "s3://"+bucket+"/"+key)}
+	case "aws":
+		return h.awsCmd("cp", "--only-show-errors", "--endpoint-url", h.srv.endpoint, "-", "s3://"+bucket+"/"+key)
+	case "mc":
+		// mc pipe's defaults are 528 MiB parts, one at a time: it is given
+		// the part size and concurrency every other tool gets.
+		return h.mcCmd("pipe", "--quiet", "--no-color", "--part-size", human(h.opts.part), "--concurrent", strconv.Itoa(h.opts.conc), "bench/"+bucket+"/"+key)
+	case "rclone":
+		c := h.rcloneCmd("rcat")
+		c.argv = append(c.argv, "bench:"+bucket+"/"+key)
+		return c
+	}
+	panic("no stream command for " + tool)
+}
+
+// display shows a command as the report prints it: programs by name, the
+// scratch directory and the endpoint as $WORK and $ENDPOINT.
+func (h *harness) display(c command) string {
+	argv := slices.Clone(c.argv)
+	argv[0] = filepath.Base(argv[0])
+	r := strings.NewReplacer(h.paths.work, "$WORK")
+	if h.srv != nil {
+		r = strings.NewReplacer(h.paths.work, "$WORK", h.srv.endpoint, "$ENDPOINT")
+	}
+	for i, a := range argv {
+		argv[i] = r.Replace(a)
+	}
+	return strings.Join(argv, " ")
 }
