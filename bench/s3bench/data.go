@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/s3up/s3up/bench/internal/benchdata"
 )
 
@@ -16,6 +18,7 @@ import (
 const (
 	fileSeed   = "file"
 	streamSeed = "stream"
+	treeSeed   = "tree"
 )
 
 // dataFile returns the path of a file of size random bytes in the workdir,
@@ -51,6 +54,32 @@ func (h *harness) needDisk(bytes int64, what string) error {
 			what, bytes>>20, h.paths.work, avail>>20)
 	}
 	return nil
+}
+
+// tree is the tree of --tree-files, --tree-file-size and --tree-big.
+func (h *harness) tree() benchdata.Tree {
+	return benchdata.Tree{Files: h.opts.treeFiles, FileSize: h.opts.treeFile, Big: h.opts.treeBig, Seed: treeSeed}
+}
+
+// treeDir returns the tree's directory in the workdir, writing it the first
+// time. A marker next to it (not inside: it would be uploaded) says the
+// tree is complete.
+func (h *harness) treeDir() (string, error) {
+	t := h.tree()
+	name := fmt.Sprintf("tree-%d-%d-%d", t.Files, t.FileSize, t.Big)
+	dir := filepath.Join(h.paths.work, name)
+	done := dir + ".done"
+	if _, err := os.Stat(done); err == nil {
+		return dir, nil
+	}
+	note("generating a tree of %d files of %s (%s in all): %s", t.Objects(), human(t.FileSize), humanize.IBytes(uint64(t.Bytes())), dir)
+	if err := t.Write(dir); err != nil {
+		return "", fatalf("could not generate the tree: %v", err)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // streamDigest is the SHA-256 of the stream datagen makes for size, cached

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // header writes the report's description of the machine and the tools.
@@ -29,6 +31,14 @@ func (h *harness) header() {
 	}
 	if o.stream {
 		h.say(fmt.Sprintf("- Stream: %s from bench/datagen (a seeded AES-CTR keystream) through a pipe, checked by %s", human(o.streamSize), map[bool]string{true: "SHA-256", false: "size"}[o.verifyHash]))
+	}
+	if o.tree {
+		t := h.tree()
+		s := fmt.Sprintf("- Tree: %d files of %s in nested directories", o.treeFiles, human(o.treeFile))
+		if t.Big > 0 {
+			s += fmt.Sprintf(", plus one file of %s", human(t.Big))
+		}
+		h.say(s + fmt.Sprintf(" (%s in all)", humanize.IBytes(uint64(t.Bytes()))))
 	}
 	h.say("", "| tool | version | settings |", "|---|---|---|")
 	for _, t := range o.tools {

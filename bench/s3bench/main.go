@@ -12,6 +12,8 @@
 //   - memory: s3up's peak RSS over file sizes x part sizes.
 //   - stream: a deterministic stream (bench/datagen) piped into each tool;
 //     the object's SHA-256 is checked against the stream's.
+//   - tree: a directory of small files uploaded recursively, then the same
+//     again unchanged (the tools that skip unchanged files).
 //
 // # Measurement
 //
@@ -116,6 +118,7 @@ func runBench(ctx context.Context, repo string, opts options) (err error) {
 		{opts.resume, h.runResume},
 		{opts.memory, h.runMemory},
 		{opts.stream, h.runStream},
+		{opts.tree, h.runTree},
 	}
 	for _, m := range modes {
 		if !m.on {

@@ -18,7 +18,7 @@ const usageText = `usage: bench/run.sh [options]
   --tls MODE           both | http | https (default both)
   --tools LIST         comma-separated (default s3up,sdkmanager,rawparts,aws,mc,rclone,s3cmd;
                        also available: mcput = ` + "`mc put -P CONC -s PART`" + `). A mode runs the
-                       listed tools it knows: --stream s3up,aws,mc,rclone
+                       listed tools it knows: --stream and --tree s3up,aws,mc,rclone
   --part-size SIZE     part size for every tool that takes one (default 16MiB)
   --concurrency N      parts in flight for every tool that takes it (default 8)
   --s3up-args "ARGS"   extra flags for s3up put (e.g. "--checksum none")
@@ -32,6 +32,11 @@ const usageText = `usage: bench/run.sh [options]
   --stream-size SIZE   the stream's size (default 4GiB)
   --stream-verify HOW  sha256 (default: download each object and compare its SHA-256
                        with the stream's) or size (HeadObject only)
+  --tree               a tree of small files: put --recursive, cp --recursive, copy;
+                       then an unchanged rerun (s3up again, aws s3 sync, mc mirror, rclone copy)
+  --tree-files N       files in the tree (default 1500)
+  --tree-file-size SIZE  size of each (default 16KiB)
+  --tree-big SIZE      also one big file in the tree (default 0: none)
   --install-peers      go install mc; apt-get install rclone s3cmd
   --workdir DIR        scratch dir for data, servers, logs (default: mktemp -d);
                        the test files are reused from it if present
@@ -45,7 +50,7 @@ The report (markdown) goes to stdout, progress to stderr:
 Quick check of the harness itself (a few minutes):
   bench/run.sh --size 64MiB --rounds 1 --compare --resume --memory \
       --memory-sizes 64MiB --memory-parts 8MiB,16MiB
-  bench/run.sh --rounds 1 --stream --stream-size 256MiB
+  bench/run.sh --rounds 1 --stream --stream-size 256MiB --tree --tree-files 200
 
 Needs: go. The MinIO binary comes from scripts/install-servers.sh (cached in
 ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}/bin). Peers that are not installed are
@@ -68,10 +73,14 @@ type options struct {
 	resume     bool
 	memory     bool
 	stream     bool
+	tree       bool
 	memSizes   []int64
 	memParts   []int64
 	streamSize int64
 	verifyHash bool
+	treeFiles  int
+	treeFile   int64
+	treeBig    int64
 	install    bool
 	workdir    string
 	keep       bool
@@ -88,6 +97,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		o                                      options
 		size, tls, tools, part, s3upArgs       string
 		memSizes, memParts, streamSize, verify string
+		treeFile, treeBig                      string
 	)
 	fs.StringVar(&size, "size", "1GiB", "")
 	fs.IntVar(&o.rounds, "rounds", 5, "")
@@ -104,6 +114,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.stream, "stream", false, "")
 	fs.StringVar(&streamSize, "stream-size", "4GiB", "")
 	fs.StringVar(&verify, "stream-verify", "sha256", "")
+	fs.BoolVar(&o.tree, "tree", false, "")
+	fs.IntVar(&o.treeFiles, "tree-files", 1500, "")
+	fs.StringVar(&treeFile, "tree-file-size", "16KiB", "")
+	fs.StringVar(&treeBig, "tree-big", "0", "")
 	fs.BoolVar(&o.install, "install-peers", false, "")
 	fs.StringVar(&o.workdir, "workdir", "", "")
 	fs.BoolVar(&o.keep, "keep", false, "")
@@ -119,7 +133,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, usageText)
 		return o, fmt.Errorf("unknown option %s", fs.Arg(0))
 	}
-	if !o.compare && !o.resume && !o.memory && !o.stream {
+	if !o.compare && !o.resume && !o.memory && !o.stream && !o.tree {
 		o.compare = true
 	}
 	var err error
@@ -133,6 +147,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	o.size = sizeOf("size", size)
 	o.part = sizeOf("part-size", part)
 	o.streamSize = sizeOf("stream-size", streamSize)
+	o.treeFile = sizeOf("tree-file-size", treeFile)
+	o.treeBig = sizeOf("tree-big", treeBig)
 	if err != nil {
 		return o, err
 	}
@@ -153,6 +169,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--part-size must be at least 5MiB (S3 minimum)")
 	case o.streamSize <= 0:
 		return o, errors.New("--stream-size must be > 0")
+	case o.treeFiles < 1:
+		return o, errors.New("--tree-files must be a positive integer")
+	case o.treeFile <= 0:
+		return o, errors.New("--tree-file-size must be > 0")
+	case o.treeBig < 0:
+		return o, errors.New("--tree-big must not be negative")
 	}
 	for _, p := range o.memParts {
 		if p < 5<<20 {

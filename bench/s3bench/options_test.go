@@ -13,14 +13,14 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.compare || o.resume || o.memory || o.stream {
+	if !o.compare || o.resume || o.memory || o.stream || o.tree {
 		t.Errorf("no mode given must mean --compare alone: %+v", o)
 	}
 	if o.size != 1<<30 || o.rounds != 5 || o.part != 16<<20 || o.conc != 8 || !slices.Equal(o.schemes, []string{"http", "https"}) {
 		t.Errorf("defaults: %+v", o)
 	}
-	if o.streamSize != 4<<30 || !o.verifyHash {
-		t.Errorf("stream defaults: %+v", o)
+	if o.streamSize != 4<<30 || !o.verifyHash || o.treeFiles != 1500 || o.treeFile != 16<<10 || o.treeBig != 0 {
+		t.Errorf("stream and tree defaults: %+v", o)
 	}
 	if !slices.Equal(o.tools, []string{"s3up", "sdkmanager", "rawparts", "aws", "mc", "rclone", "s3cmd"}) {
 		t.Errorf("tools: %v", o.tools)
@@ -37,8 +37,8 @@ func TestOptionsDocumentedInvocations(t *testing.T) {
 		"--memory",
 		"--size 64MiB --rounds 1 --compare --resume --memory --memory-sizes 64MiB --memory-parts 8MiB,16MiB",
 		"--compare --tls https --tools s3up,sdkmanager,rawparts --s3up-args --checksum=none",
-		"--rounds 1 --stream --stream-size 256MiB",
-		"--stream --workdir /tmp/x --keep",
+		"--rounds 1 --stream --stream-size 256MiB --tree --tree-files 200",
+		"--tree --tree-big 64MiB --tree-file-size 4KiB --workdir /tmp/x --keep",
 	} {
 		if _, err := parseOptions(strings.Fields(line), io.Discard); err != nil {
 			t.Errorf("%s: %v", line, err)
@@ -57,7 +57,7 @@ func TestOptionsRefused(t *testing.T) {
 	for _, line := range []string{
 		"--rounds 0", "--concurrency 0", "--size 0", "--size 1.5G", "--part-size 4MiB", "--tls ftp",
 		"--tools s3up,ftp", "--memory-parts 1MiB",
-		"--stream-verify md5", "--bogus", "stray",
+		"--stream-verify md5", "--tree-files 0", "--bogus", "stray",
 	} {
 		if _, err := parseOptions(strings.Fields(line), io.Discard); err == nil {
 			t.Errorf("%s: accepted", line)

@@ -166,6 +166,45 @@ func bestPeerLine(runs []result) string {
 		bw.tool, bw.wall, bc.tool, bc.cpu)
 }
 
+// treeTable: the medians per tool for uploading a tree of want objects and
+// bytes; with rerun, the unchanged second run, whose command is named.
+func treeTable(runs []result, tools []string, want int, bytes int64, rerun bool) string {
+	var b strings.Builder
+	ss := ordered(summarize(runs), tools)
+	bw, bc := bestPeers(ss)
+	if rerun {
+		b.WriteString("| tool | rerun | ok/runs | objects | wall s | CPU s (user+sys) | peak RSS MiB | server CPU s | wall ÷ best peer | CPU ÷ best peer |\n")
+		b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	} else {
+		b.WriteString("| tool | ok/runs | objects | wall s | files/s | MiB/s | CPU s (user+sys) | peak RSS MiB | server CPU s | wall ÷ best peer | CPU ÷ best peer |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	}
+	for _, s := range ss {
+		first := label(s.tool)
+		if rerun {
+			first += " | " + rerunName(s.tool)
+		}
+		if s.ok == 0 {
+			if rerun {
+				fmt.Fprintf(&b, "| %s | 0/%d | | failed | | | | | |\n", first, s.runs)
+			} else {
+				fmt.Fprintf(&b, "| %s | 0/%d | | failed | | | | | | | |\n", first, s.runs)
+			}
+			continue
+		}
+		rw := peerRatio(s.wall, bw, func(p *summary) float64 { return p.wall })
+		rc := peerRatio(s.cpu, bc, func(p *summary) float64 { return p.cpu })
+		if rerun {
+			fmt.Fprintf(&b, "| %s | %d/%d | %d/%d | %.2f | %.2f | %.0f | %.2f | %s | %s |\n", first, s.ok, s.runs,
+				s.objects, want, s.wall, s.cpu, s.rssKiB/1024, s.serverCPU, rw, rc)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %d/%d | %d/%d | %.2f | %.0f | %.1f | %.2f | %.0f | %.2f | %s | %s |\n", first, s.ok, s.runs,
+			s.objects, want, s.wall, float64(want)/s.wall, float64(bytes)/mib/s.wall, s.cpu, s.rssKiB/1024, s.serverCPU, rw, rc)
+	}
+	return b.String()
+}
+
 // failureNotes lists why the failed runs failed, one line per tool.
 func failureNotes(runs []result) string {
 	var b strings.Builder

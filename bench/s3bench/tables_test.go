@@ -140,6 +140,46 @@ func TestStreamTableRatiosToTheBestPeer(t *testing.T) {
 	}
 }
 
+func TestTreeTables(t *testing.T) {
+	runs := []result{
+		{tool: "s3up", failure: "exit status 2: s3up: flag provided but not defined: -recursive"},
+		{tool: "aws", ok: true, wall: 10, user: 8, maxRSSKiB: 80 << 10, objects: 1500},
+		{tool: "rclone", ok: true, wall: 5, user: 4, maxRSSKiB: 100 << 10, objects: 1500},
+	}
+	got := treeTable(runs, treeTools, 1500, 1500*16<<10, false)
+	for _, want := range []string{
+		"| **s3up** | 0/1 | | failed | | | | | | | |",
+		"| **aws** | 1/1 | 1500/1500 | 10.00 | 150 | 2.3 | 8.00 | 80 | 0.00 | 2.00× | 2.00× |",
+		"| **rclone** | 1/1 | 1500/1500 | 5.00 | 300 | 4.7 | 4.00 | 100 | 0.00 | 1.00× | 1.00× |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	if n := failureNotes(runs); !strings.Contains(n, "**s3up** failed 1 of 1 runs: exit status 2: s3up: flag provided") {
+		t.Errorf("failure notes: %s", n)
+	}
+	got = treeTable(runs, treeTools, 1500, 0, true)
+	for _, want := range []string{
+		"| **s3up** | same command | 0/1 | | failed | | | | |",
+		"| **aws** | aws s3 sync | 1/1 | 1500/1500 | 10.00 | 8.00 | 80 | 0.00 | 2.00× | 2.00× |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	// Every row has as many cells as the header.
+	for _, rerun := range []bool{false, true} {
+		tab := treeTable(runs, treeTools, 1500, 1, rerun)
+		lines := strings.Split(strings.TrimSpace(tab), "\n")
+		for _, l := range lines[1:] {
+			if strings.Count(l, "|") != strings.Count(lines[0], "|") {
+				t.Errorf("rerun=%v: %q has not the header's %d cells", rerun, l, strings.Count(lines[0], "|")-1)
+			}
+		}
+	}
+}
+
 func TestCommandsTable(t *testing.T) {
 	got := commandsTable([][2]string{{"mc", "datagen 1 | mc pipe bench/bench/k"}})
 	if got != "| tool | command |\n|---|---|\n| mc | `datagen 1 \\| mc pipe bench/bench/k` |\n" {

@@ -13,6 +13,7 @@ import (
 // The tools each mode can run, in report order.
 var (
 	streamTools = []string{"s3up", "aws", "mc", "rclone"}
+	treeTools   = []string{"s3up", "aws", "mc", "rclone"}
 )
 
 // command is what one run executes.
@@ -206,6 +207,49 @@ func (h *harness) streamCommand(tool, key string) command {
 		return c
 	}
 	panic("no stream command for " + tool)
+}
+
+// treeCommand uploads the directory dir under prefix (which ends in /);
+// rerun is the second run over an unchanged tree, with the command of the
+// tool that skips what is already there.
+func (h *harness) treeCommand(tool, dir, prefix string, rerun bool) command {
+	dest := "s3://" + bucket + "/" + prefix
+	switch tool {
+	case "s3up":
+		return command{argv: append(h.s3upPut(h.opts.part, h.opts.conc), "--recursive", dir, dest)}
+	case "aws":
+		verb := []string{"cp", "--recursive"}
+		if rerun {
+			verb = []string{"sync"}
+		}
+		return h.awsCmd(append(verb, "--only-show-errors", "--endpoint-url", h.srv.endpoint, dir, dest)...)
+	case "mc":
+		verb := []string{"cp", "--recursive"}
+		if rerun {
+			verb = []string{"mirror"}
+		}
+		return h.mcCmd(append(verb, "--quiet", "--no-color", dir+"/", "bench/"+bucket+"/"+prefix)...)
+	case "rclone":
+		c := h.rcloneCmd("copy", "--transfers", strconv.Itoa(h.opts.conc))
+		c.argv = append(c.argv, dir, "bench:"+bucket+"/"+strings.TrimSuffix(prefix, "/"))
+		return c
+	}
+	panic("no tree command for " + tool)
+}
+
+// rerunName says which command the unchanged rerun of tool is.
+func rerunName(tool string) string {
+	switch tool {
+	case "s3up":
+		return "same command"
+	case "aws":
+		return "aws s3 sync"
+	case "mc":
+		return "mc mirror"
+	case "rclone":
+		return "rclone copy"
+	}
+	return tool
 }
 
 // display shows a command as the report prints it: programs by name, the
