@@ -26,7 +26,7 @@ func (h *harness) header() {
 	h.say(fmt.Sprintf("- Disk (%s): %s", h.paths.work, diskLine(ctx, h.paths.work)))
 	h.say(fmt.Sprintf("- Server: MinIO %s single drive on 127.0.0.1, same machine", strings.TrimPrefix(filepath.Base(h.minio), "minio-")))
 	h.say("- " + firstLine(ctx, "", nil, "go", "version"))
-	if o.compare || o.resume || o.memory {
+	if o.compare || o.resume || o.memory || o.scale {
 		h.say(fmt.Sprintf("- File: %s of random bytes, %s parts, concurrency %d, %d round(s), tools round-robin", human(o.size), human(o.part), o.conc, o.rounds))
 	}
 	if o.stream {

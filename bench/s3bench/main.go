@@ -14,6 +14,7 @@
 //     the object's SHA-256 is checked against the stream's.
 //   - tree: a directory of small files uploaded recursively, then the same
 //     again unchanged (the tools that skip unchanged files).
+//   - scale: s3up and the raw loop as concurrency and part size grow.
 //
 // # Measurement
 //
@@ -119,6 +120,7 @@ func runBench(ctx context.Context, repo string, opts options) (err error) {
 		{opts.memory, h.runMemory},
 		{opts.stream, h.runStream},
 		{opts.tree, h.runTree},
+		{opts.scale, h.runScale},
 	}
 	for _, m := range modes {
 		if !m.on {

@@ -18,7 +18,8 @@ const usageText = `usage: bench/run.sh [options]
   --tls MODE           both | http | https (default both)
   --tools LIST         comma-separated (default s3up,sdkmanager,rawparts,aws,mc,rclone,s3cmd;
                        also available: mcput = ` + "`mc put -P CONC -s PART`" + `). A mode runs the
-                       listed tools it knows: --stream and --tree s3up,aws,mc,rclone
+                       listed tools it knows: --stream and --tree s3up,aws,mc,rclone;
+                       --scale s3up,rawparts
   --part-size SIZE     part size for every tool that takes one (default 16MiB)
   --concurrency N      parts in flight for every tool that takes it (default 8)
   --s3up-args "ARGS"   extra flags for s3up put (e.g. "--checksum none")
@@ -37,6 +38,9 @@ const usageText = `usage: bench/run.sh [options]
   --tree-files N       files in the tree (default 1500)
   --tree-file-size SIZE  size of each (default 16KiB)
   --tree-big SIZE      also one big file in the tree (default 0: none)
+  --scale              s3up and the raw UploadPart loop as concurrency and part size grow
+  --scale-concurrency LIST  default 1,4,8,16 (at --part-size)
+  --scale-parts LIST   default 8MiB,16MiB,64MiB,128MiB (at --concurrency)
   --install-peers      go install mc; apt-get install rclone s3cmd
   --workdir DIR        scratch dir for data, servers, logs (default: mktemp -d);
                        the test files are reused from it if present
@@ -50,7 +54,8 @@ The report (markdown) goes to stdout, progress to stderr:
 Quick check of the harness itself (a few minutes):
   bench/run.sh --size 64MiB --rounds 1 --compare --resume --memory \
       --memory-sizes 64MiB --memory-parts 8MiB,16MiB
-  bench/run.sh --rounds 1 --stream --stream-size 256MiB --tree --tree-files 200
+  bench/run.sh --rounds 1 --stream --stream-size 256MiB --tree --tree-files 200 \
+      --scale --size 64MiB
 
 Needs: go. The MinIO binary comes from scripts/install-servers.sh (cached in
 ${S3UP_CACHE_DIR:-$HOME/.cache/s3up}/bin). Peers that are not installed are
@@ -74,6 +79,7 @@ type options struct {
 	memory     bool
 	stream     bool
 	tree       bool
+	scale      bool
 	memSizes   []int64
 	memParts   []int64
 	streamSize int64
@@ -81,6 +87,8 @@ type options struct {
 	treeFiles  int
 	treeFile   int64
 	treeBig    int64
+	scaleConcs []int
+	scaleParts []int64
 	install    bool
 	workdir    string
 	keep       bool
@@ -97,7 +105,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		o                                      options
 		size, tls, tools, part, s3upArgs       string
 		memSizes, memParts, streamSize, verify string
-		treeFile, treeBig                      string
+		treeFile, treeBig, scaleConcs, parts   string
 	)
 	fs.StringVar(&size, "size", "1GiB", "")
 	fs.IntVar(&o.rounds, "rounds", 5, "")
@@ -118,6 +126,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.treeFiles, "tree-files", 1500, "")
 	fs.StringVar(&treeFile, "tree-file-size", "16KiB", "")
 	fs.StringVar(&treeBig, "tree-big", "0", "")
+	fs.BoolVar(&o.scale, "scale", false, "")
+	fs.StringVar(&scaleConcs, "scale-concurrency", "1,4,8,16", "")
+	fs.StringVar(&parts, "scale-parts", "8MiB,16MiB,64MiB,128MiB", "")
 	fs.BoolVar(&o.install, "install-peers", false, "")
 	fs.StringVar(&o.workdir, "workdir", "", "")
 	fs.BoolVar(&o.keep, "keep", false, "")
@@ -133,7 +144,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, usageText)
 		return o, fmt.Errorf("unknown option %s", fs.Arg(0))
 	}
-	if !o.compare && !o.resume && !o.memory && !o.stream && !o.tree {
+	if !o.compare && !o.resume && !o.memory && !o.stream && !o.tree && !o.scale {
 		o.compare = true
 	}
 	var err error
@@ -158,6 +169,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.memParts, err = parseSizes(memParts); err != nil {
 		return o, fmt.Errorf("--memory-parts: %v", err)
 	}
+	if o.scaleParts, err = parseSizes(parts); err != nil {
+		return o, fmt.Errorf("--scale-parts: %v", err)
+	}
+	if o.scaleConcs, err = parseInts(scaleConcs); err != nil {
+		return o, fmt.Errorf("--scale-concurrency: %v", err)
+	}
 	switch {
 	case o.rounds < 1:
 		return o, errors.New("--rounds must be a positive integer")
@@ -176,7 +193,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	case o.treeBig < 0:
 		return o, errors.New("--tree-big must not be negative")
 	}
-	for _, p := range o.memParts {
+	for _, p := range append(append([]int64(nil), o.memParts...), o.scaleParts...) {
 		if p < 5<<20 {
 			return o, fmt.Errorf("part size %s is below the S3 minimum of 5MiB", human(p))
 		}

@@ -8,7 +8,7 @@ import (
 
 // A result is one timed run of one tool.
 type result struct {
-	mode  string // compare, resume, memory, stream, tree, tree-rerun
+	mode  string // compare, resume, memory, stream, tree, tree-rerun, scale-concurrency, scale-part
 	tls   string // http, https
 	tool  string
 	round int

@@ -205,6 +205,61 @@ func treeTable(runs []result, tools []string, want int, bytes int64, rerun bool)
 	return b.String()
 }
 
+// scaleTable: s3up and the raw loop side by side, one row per value of the
+// swept setting (concurrency or part size), medians of the rounds.
+func scaleTable(runs []result, sweep string, values []int64, size int64) string {
+	var b strings.Builder
+	head := "concurrency"
+	if sweep == "part" {
+		head = "part size"
+	}
+	fmt.Fprintf(&b, "| %s | s3up MiB/s | raw MiB/s | s3up ÷ raw MiB/s | s3up CPU s/GiB | raw CPU s/GiB | ok/runs s3up, raw |\n", head)
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
+	gib := float64(size) / (1 << 30)
+	for _, v := range values {
+		var at []result
+		for _, r := range runs {
+			if (sweep == "part" && r.part == v) || (sweep != "part" && int64(r.conc) == v) {
+				at = append(at, r)
+			}
+		}
+		ss := summarize(at)
+		cell := func(tool string) (mibs, cpu float64, counts string) {
+			s := find(ss, tool)
+			if s == nil {
+				return math.NaN(), math.NaN(), "—"
+			}
+			counts = fmt.Sprintf("%d/%d", s.ok, s.runs)
+			if s.ok == 0 {
+				return math.NaN(), math.NaN(), counts
+			}
+			return float64(size) / mib / s.wall, s.cpu / gib, counts
+		}
+		um, uc, un := cell("s3up")
+		rm, rc, rn := cell("rawparts")
+		name := strconv.FormatInt(v, 10)
+		if sweep == "part" {
+			name = human(v)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s, %s |\n", name, f0(um), f0(rm), ratio(um, rm), f2(uc), f2(rc), un, rn)
+	}
+	return b.String()
+}
+
+func f0(x float64) string {
+	if math.IsNaN(x) {
+		return "failed"
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+func f2(x float64) string {
+	if math.IsNaN(x) {
+		return "failed"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
 // failureNotes lists why the failed runs failed, one line per tool.
 func failureNotes(runs []result) string {
 	var b strings.Builder

@@ -180,6 +180,32 @@ func TestTreeTables(t *testing.T) {
 	}
 }
 
+func TestScaleTable(t *testing.T) {
+	size := int64(1 << 30)
+	var runs []result
+	for _, c := range []int{1, 8} {
+		runs = append(runs,
+			result{tool: "s3up", ok: true, conc: c, part: 16 << 20, wall: 8 / float64(c), user: 1},
+			result{tool: "rawparts", ok: true, conc: c, part: 16 << 20, wall: 4 / float64(c), user: 0.5})
+	}
+	runs = append(runs, result{tool: "rawparts", conc: 16, failure: "x"})
+	got := scaleTable(runs, "concurrency", []int64{1, 8, 16}, size)
+	for _, want := range []string{
+		"| concurrency | s3up MiB/s | raw MiB/s | s3up ÷ raw MiB/s | s3up CPU s/GiB | raw CPU s/GiB | ok/runs s3up, raw |",
+		"| 1 | 128 | 256 | 0.50× | 1.00 | 0.50 | 1/1, 1/1 |",
+		"| 8 | 1024 | 2048 | 0.50× | 1.00 | 0.50 | 1/1, 1/1 |",
+		"| 16 | failed | failed | — | failed | failed | —, 0/1 |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	got = scaleTable(runs, "part", []int64{16 << 20}, size)
+	if !strings.Contains(got, "| part size |") || !strings.Contains(got, "| 16MiB | ") {
+		t.Errorf("part sweep:\n%s", got)
+	}
+}
+
 func TestCommandsTable(t *testing.T) {
 	got := commandsTable([][2]string{{"mc", "datagen 1 | mc pipe bench/bench/k"}})
 	if got != "| tool | command |\n|---|---|\n| mc | `datagen 1 \\| mc pipe bench/bench/k` |\n" {

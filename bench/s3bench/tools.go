@@ -14,6 +14,7 @@ import (
 var (
 	streamTools = []string{"s3up", "aws", "mc", "rclone"}
 	treeTools   = []string{"s3up", "aws", "mc", "rclone"}
+	scaleTools  = []string{"s3up", "rawparts"}
 )
 
 // command is what one run executes.
