@@ -15,8 +15,7 @@ import (
 )
 
 // header writes the report's description of the machine and the tools.
-func (h *harness) header() {
-	ctx := context.Background()
+func (h *harness) header(ctx context.Context) {
 	o := h.opts
 	h.say("## Benchmark: s3up vs peers", "")
 	h.say("- Date: " + time.Now().UTC().Format("2006-01-02 15:04 UTC"))

@@ -110,7 +110,7 @@ func runBench(ctx context.Context, repo string, opts options) (err error) {
 			err = cerr
 		}
 	}()
-	h.header()
+	h.header(ctx)
 	modes := []struct {
 		on  bool
 		run func(context.Context) error

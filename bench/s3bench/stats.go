@@ -37,38 +37,38 @@ type summary struct {
 
 // summarize groups runs by tool, in the order the tools first appear.
 func summarize(runs []result) []*summary {
+	type samples struct{ wall, cpu, rss, srv, rd, prod, on []float64 }
 	var out []*summary
 	by := map[string]*summary{}
-	var wall, cpu, rss, srv, rd, prod, on = map[string][]float64{}, map[string][]float64{}, map[string][]float64{},
-		map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+	of := map[string]*samples{}
 	for _, r := range runs {
-		s := by[r.tool]
+		s, x := by[r.tool], of[r.tool]
 		if s == nil {
-			s = &summary{tool: r.tool}
-			by[r.tool] = s
+			s, x = &summary{tool: r.tool}, &samples{}
+			by[r.tool], of[r.tool] = s, x
 			out = append(out, s)
 		}
 		s.runs++
 		if r.onServer >= 0 {
-			on[r.tool] = append(on[r.tool], float64(r.onServer))
+			x.on = append(x.on, float64(r.onServer))
 		}
 		if !r.ok {
 			s.failures = append(s.failures, r.failure)
 			continue
 		}
 		s.ok++
-		wall[r.tool] = append(wall[r.tool], r.wall)
-		cpu[r.tool] = append(cpu[r.tool], r.cpu())
-		rss[r.tool] = append(rss[r.tool], float64(r.maxRSSKiB))
-		srv[r.tool] = append(srv[r.tool], r.serverCPU)
-		rd[r.tool] = append(rd[r.tool], float64(r.rchar))
-		prod[r.tool] = append(prod[r.tool], r.prodCPU)
+		x.wall = append(x.wall, r.wall)
+		x.cpu = append(x.cpu, r.cpu())
+		x.rss = append(x.rss, float64(r.maxRSSKiB))
+		x.srv = append(x.srv, r.serverCPU)
+		x.rd = append(x.rd, float64(r.rchar))
+		x.prod = append(x.prod, r.prodCPU)
 		s.objectParts, s.objects = r.objectParts, r.objects
 	}
 	for _, s := range out {
-		t := s.tool
-		s.wall, s.cpu, s.rssKiB = median(wall[t]), median(cpu[t]), median(rss[t])
-		s.serverCPU, s.rchar, s.prodCPU, s.onServer = median(srv[t]), median(rd[t]), median(prod[t]), median(on[t])
+		x := of[s.tool]
+		s.wall, s.cpu, s.rssKiB = median(x.wall), median(x.cpu), median(x.rss)
+		s.serverCPU, s.rchar, s.prodCPU, s.onServer = median(x.srv), median(x.rd), median(x.prod), median(x.on)
 	}
 	return out
 }
