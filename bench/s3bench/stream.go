@@ -68,12 +68,12 @@ func (h *harness) runStream(ctx context.Context) error {
 	}
 	h.say("Every tool reads the same stream from a pipe: bench/datagen writes a seeded AES-CTR",
 		"keystream, the same bytes in every run, at the same cost in front of every tool (\"producer",
-		"CPU s\"; "+alone+"). Wall time runs from the tool's start to its exit; MiB/s is the",
-		"stream's size ÷ the median wall time; CPU and peak RSS are the tool's rusage, the producer's",
-		"apart. A run counts only if the object then has "+check+".",
-		"Every tool gets the same part size and concurrency (mc pipe's defaults would be 528 MiB",
-		"parts, one at a time). Ratios are to the best peer's medians: below 1, s3up is faster or",
-		"leaner than every peer.", "")
+		"CPU s\", its own rusage, apart from the tool's). Wall time runs from the tool's start to its",
+		"exit; MiB/s is the stream's size ÷ the median wall time. Every tool gets the same part size",
+		"and concurrency (mc pipe's defaults would be 528 MiB parts, one at a time). Ratios are to the",
+		"best peer's medians: below 1, s3up is faster or leaner than every peer.",
+		"A run counts only if the object then has "+check+".",
+		"The producer "+alone+".", "")
 	return nil
 }
 
