@@ -1,16 +1,19 @@
 //go:build unix
 
-// Command s3ctl is the benchmark's bookkeeping client: it waits for the
-// server, creates the bucket, deletes objects between runs, checks that an
-// upload produced an object of the right size, and watches the parts of an
-// upload in progress (to interrupt a peer at a given point). It is never
+// Command s3ctl is the benchmark's bookkeeping client, for use by hand (the
+// harness, bench/s3bench, calls the same bench/internal/benchs3 functions
+// in-process): wait for the server, create the bucket, delete objects,
+// check an object, watch the parts of an upload in progress. It is never
 // timed.
 //
 //	s3ctl ready [TIMEOUT]             wait until the endpoint answers ListBuckets
 //	s3ctl mb BUCKET                   create BUCKET (no error if it exists)
 //	s3ctl rm BUCKET KEY               delete KEY and abort its incomplete uploads
+//	s3ctl rmprefix BUCKET PREFIX      delete every object and incomplete upload under PREFIX
 //	s3ctl size BUCKET KEY             print the object's size (exit 1 if missing)
 //	s3ctl stat BUCKET KEY             print the object's size and ETag (exit 1 if missing)
+//	s3ctl sha256 BUCKET KEY           download the object, print its SHA-256 and size
+//	s3ctl ls BUCKET PREFIX            print the number of objects under PREFIX and their bytes
 //	s3ctl parts BUCKET KEY            print the parts held for KEY's newest incomplete upload
 //	s3ctl waitparts BUCKET KEY N [TIMEOUT [PID]]
 //	                                  poll until KEY's incomplete upload holds >= N parts;
@@ -22,23 +25,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-
 	"github.com/s3up/s3up/bench/internal/benchs3"
 )
 
-const usage = `usage: s3ctl ready [TIMEOUT] | mb BUCKET | rm BUCKET KEY | size|stat BUCKET KEY |
-       parts BUCKET KEY | waitparts BUCKET KEY N [TIMEOUT [PID]]`
+const usage = `usage: s3ctl ready [TIMEOUT] | mb BUCKET | rm BUCKET KEY | rmprefix BUCKET PREFIX |
+       size|stat|sha256 BUCKET KEY | ls BUCKET PREFIX | parts BUCKET KEY |
+       waitparts BUCKET KEY N [TIMEOUT [PID]]`
 
 func main() {
 	if err := run(context.Background(), os.Args[1:]); err != nil {
@@ -70,50 +68,47 @@ func run(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		deadline := time.Now().Add(timeout)
-		for {
-			c, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := client.ListBuckets(c, &s3.ListBucketsInput{})
-			cancel()
-			if err == nil {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("server not ready after %s: %w", timeout, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		return benchs3.WaitReady(ctx, client, timeout)
 	case "mb":
 		need(1)
-		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &args[1]})
-		var owned *types.BucketAlreadyOwnedByYou
-		var exists *types.BucketAlreadyExists
-		if errors.As(err, &owned) || errors.As(err, &exists) {
-			return nil
-		}
-		return err
+		return benchs3.MakeBucket(ctx, client, args[1])
 	case "rm":
 		need(2)
-		if err := abortUploads(ctx, client, args[1], args[2]); err != nil {
-			return err
-		}
-		_, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &args[1], Key: &args[2]})
-		return err
+		return benchs3.Remove(ctx, client, args[1], args[2])
+	case "rmprefix":
+		need(2)
+		return benchs3.RemovePrefix(ctx, client, args[1], args[2])
 	case "size", "stat":
 		need(2)
-		out, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &args[1], Key: &args[2]})
+		size, etag, err := benchs3.Stat(ctx, client, args[1], args[2])
 		if err != nil {
 			return err
 		}
 		if args[0] == "stat" {
-			fmt.Println(aws.ToInt64(out.ContentLength), aws.ToString(out.ETag))
+			fmt.Println(size, etag)
 		} else {
-			fmt.Println(aws.ToInt64(out.ContentLength))
+			fmt.Println(size)
 		}
+		return nil
+	case "sha256":
+		need(2)
+		sum, n, err := benchs3.SHA256(ctx, client, args[1], args[2])
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%x %d\n", sum, n)
+		return nil
+	case "ls":
+		need(2)
+		l, err := benchs3.List(ctx, client, args[1], args[2])
+		if err != nil {
+			return err
+		}
+		fmt.Println(l.Objects, l.Bytes)
 		return nil
 	case "parts":
 		need(2)
-		n, err := countParts(ctx, client, args[1], args[2])
+		n, err := benchs3.CountParts(ctx, client, args[1], args[2])
 		if err != nil {
 			return err
 		}
@@ -139,7 +134,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		deadline := time.Now().Add(timeout)
 		for {
-			n, err := countParts(ctx, client, args[1], args[2])
+			n, err := benchs3.CountParts(ctx, client, args[1], args[2])
 			if err == nil && n >= want {
 				fmt.Println(n)
 				return nil
@@ -158,60 +153,4 @@ func run(ctx context.Context, args []string) error {
 	fmt.Fprintln(os.Stderr, usage)
 	os.Exit(2)
 	return nil
-}
-
-// newestUpload returns the id of key's most recently initiated incomplete
-// upload, or "" if there is none.
-func newestUpload(ctx context.Context, client *s3.Client, bucket, key string) (string, error) {
-	var id string
-	var newest time.Time
-	p := s3.NewListMultipartUploadsPaginator(client, &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &key})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return "", err
-		}
-		for _, u := range page.Uploads {
-			if aws.ToString(u.Key) != key {
-				continue
-			}
-			if t := aws.ToTime(u.Initiated); id == "" || t.After(newest) {
-				id, newest = aws.ToString(u.UploadId), t
-			}
-		}
-	}
-	return id, nil
-}
-
-func countParts(ctx context.Context, client *s3.Client, bucket, key string) (int, error) {
-	id, err := newestUpload(ctx, client, bucket, key)
-	if err != nil || id == "" {
-		return 0, err
-	}
-	n := 0
-	p := s3.NewListPartsPaginator(client, &s3.ListPartsInput{Bucket: &bucket, Key: &key, UploadId: &id})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return n, err
-		}
-		n += len(page.Parts)
-	}
-	return n, nil
-}
-
-func abortUploads(ctx context.Context, client *s3.Client, bucket, key string) error {
-	// Bounded: a store that keeps listing an aborted upload must not hang us.
-	for range 100 {
-		id, err := newestUpload(ctx, client, bucket, key)
-		if err != nil || id == "" {
-			return err
-		}
-		_, err = client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: &id})
-		var ae smithy.APIError
-		if err != nil && !(errors.As(err, &ae) && ae.ErrorCode() == "NoSuchUpload") {
-			return err
-		}
-	}
-	return fmt.Errorf("incomplete uploads of %s keep appearing after 100 aborts", key)
 }

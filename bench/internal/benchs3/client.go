@@ -1,5 +1,6 @@
 // Package benchs3 builds the S3 client shared by the benchmark helpers
-// (bench/rawparts, bench/s3ctl). It is not part of s3up: the helpers must not
+// (bench/rawparts, bench/s3ctl, bench/s3bench) and the bookkeeping they do
+// between timed runs. It is not part of s3up: the helpers must not
 // depend on the code they measure.
 package benchs3
 
