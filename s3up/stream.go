@@ -105,6 +105,25 @@ type streamParts struct {
 	digests map[int32]checksum.Sums
 	req     checksum.Request // what digests holds
 	sizes   map[int32]int64
+	free    [][]byte // buffers of acknowledged parts, to read the next parts into
+}
+
+// buffer returns a buffer of size bytes for the next part: one an
+// acknowledged part no longer needs, so that a stream holds no more than
+// the parts in flight (a new one each time would leave the garbage
+// collector up to twice that).
+func (p *streamParts) buffer(size int64) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.free) > 0 {
+		b := p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		if int64(cap(b)) >= size {
+			return b[:size]
+		}
+		// Parts grew past this one: let it go.
+	}
+	return make([]byte, size)
 }
 
 func (p *streamParts) put(n int32, b []byte, s checksum.Sums, req checksum.Request) {
@@ -113,8 +132,18 @@ func (p *streamParts) put(n int32, b []byte, s checksum.Sums, req checksum.Reque
 	p.mu.Unlock()
 }
 
+// recycle gives back a buffer that no part holds.
+func (p *streamParts) recycle(b []byte) {
+	p.mu.Lock()
+	p.free = append(p.free, b)
+	p.mu.Unlock()
+}
+
 func (p *streamParts) drop(n int32) {
 	p.mu.Lock()
+	if b, ok := p.bufs[n]; ok && cap(b) > 0 {
+		p.free = append(p.free, b)
+	}
 	delete(p.bufs, n)
 	delete(p.digests, n)
 	p.mu.Unlock()
@@ -242,7 +271,7 @@ func (s *session) runStream(ctx context.Context, st Stream) error {
 		if !matching && prior != nil && plan == nil {
 			size = StreamPartSize(s.opts.PartSize, sent)
 		}
-		buf := make([]byte, size)
+		buf := data.buffer(size)
 		got, err := readFull(ctx, st.R, buf)
 		buf = buf[:got]
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -276,6 +305,7 @@ func (s *session) runStream(ctx context.Context, st Stream) error {
 		}
 		if matching {
 			if p, ok := s.sameAsBefore(prior, remote, n, buf, sums); ok {
+				data.recycle(buf)
 				s.parts[n] = p
 				skipped += p.Size
 				sent += p.Size

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/s3up/s3up/s3up/checksum"
 	"github.com/s3up/s3up/s3up/s3fake"
 )
 
@@ -199,4 +200,18 @@ func TestStreamRefusedChecksum(t *testing.T) {
 		t.Fatal("nothing refused: the test tested nothing")
 	}
 	_ = fmt.Sprint
+}
+
+func TestStreamPartsReuseBuffers(t *testing.T) {
+	p := &streamParts{bufs: map[int32][]byte{}, digests: map[int32]checksum.Sums{}, sizes: map[int32]int64{}}
+	a := p.buffer(100)
+	p.put(1, a, checksum.Sums{}, checksum.Request{})
+	p.drop(1)
+	if b := p.buffer(80); &b[0] != &a[0] || len(b) != 80 {
+		t.Fatal("the buffer of an acknowledged part was not reused")
+	}
+	p.recycle(make([]byte, 10))
+	if c := p.buffer(50); cap(c) < 50 || len(p.free) != 0 {
+		t.Fatalf("a buffer too small for a grown part was handed out or kept (cap %d, %d free)", cap(c), len(p.free))
+	}
 }

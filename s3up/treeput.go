@@ -229,6 +229,9 @@ func (r *treeRun) run(ctx context.Context) error {
 		r.closeJournal(false)
 		return fmt.Errorf("%w: the tree has no files to upload: refusing to --delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix)
 	}
+	if len(r.files) == 0 {
+		r.ev.emit(Warning{Message: fmt.Sprintf("no files to upload under %s", strings.Join(r.t.Roots, ", "))})
+	}
 	r.ev.files.Store(int64(len(r.files)))
 	r.ev.plan(r.res.Bytes, 0, 0, 0)
 	r.ev.emit(TreeScanned{Files: r.res.Files, Bytes: r.res.Bytes, Objects: len(r.listed), Excluded: r.res.Excluded,
