@@ -242,12 +242,13 @@ func (j *TreeJournal) rewrite(recs []TreeRecord) error {
 		b, _ := json.Marshal(r)
 		buf.Write(append(b, '\n'))
 	}
-	return writeAtomic(j.path, buf.Bytes())
+	return WriteFileAtomic(j.path, buf.Bytes())
 }
 
-// writeAtomic replaces path with data: a temporary file, fsync, rename,
-// fsync of the directory.
-func writeAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data (mode 0600): a temporary file
+// created exclusively next to it, fsync, rename, fsync of the directory. A
+// crash leaves the old file or the new one, never half of one.
+func WriteFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err

@@ -99,21 +99,75 @@ func printError(stdout, stderr io.Writer, asJSON bool, err error, code int) {
 	fmt.Fprintf(stderr, "s3up: error: %s\n", msg)
 }
 
+// progressView is what the renderers share: the live bar on a terminal,
+// and the pace of plain progress lines (cron logs) and JSON progress
+// records.
+type progressView struct {
+	o                         *output
+	bar                       *progressbar.ProgressBar
+	start, lastLine, lastJSON time.Time
+}
+
+func (o *output) newProgressView() progressView {
+	now := time.Now()
+	return progressView{o: o, start: now, lastLine: now}
+}
+
+// startBar draws the bar, on a terminal only, once.
+func (v *progressView) startBar(total, done int64, desc string) {
+	if !v.o.tty || v.o.quiet || v.o.json || v.bar != nil {
+		return
+	}
+	v.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(v.o.stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionClearOnFinish(),
+	)
+	v.bar.Set64(done)
+}
+
+func (v *progressView) clearBar() {
+	if v.bar != nil {
+		v.bar.Clear()
+	}
+}
+
+// jsonDue reports whether a JSON progress record is due (at most one a
+// second, --json only).
+func (v *progressView) jsonDue(now time.Time) bool {
+	if !v.o.json || now.Sub(v.lastJSON) < time.Second {
+		return false
+	}
+	v.lastJSON = now
+	return true
+}
+
+// lineDue reports whether a plain progress line is due (one per interval,
+// not on a terminal, not quiet, not JSON).
+func (v *progressView) lineDue(now time.Time) bool {
+	if v.o.json || v.o.tty || v.o.quiet || now.Sub(v.lastLine) < v.o.interval {
+		return false
+	}
+	v.lastLine = now
+	return true
+}
+
 // putRenderer turns one file's engine events into output.
 type putRenderer struct {
-	o                *output
+	progressView
 	src, bucket, key string
 	total, done      int64
 	partsDone        int
 	parts            int32
-	bar              *progressbar.ProgressBar
-	start, lastLine  time.Time
-	lastJSON         time.Time
 }
 
 func (o *output) newPutRenderer(src, bucket, key string) *putRenderer {
-	now := time.Now()
-	return &putRenderer{o: o, src: src, bucket: bucket, key: key, start: now, lastLine: now}
+	return &putRenderer{progressView: o.newProgressView(), src: src, bucket: bucket, key: key}
 }
 
 // Event implements s3up.Listener. The engine serialises calls.
@@ -202,43 +256,19 @@ func (r *putRenderer) Event(e s3up.Event) {
 }
 
 func (r *putRenderer) startBar() {
-	if !r.o.tty || r.o.quiet || r.o.json || r.bar != nil {
-		return
-	}
-	r.bar = progressbar.NewOptions64(r.total,
-		progressbar.OptionSetWriter(r.o.stderr),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetDescription(fmt.Sprintf("parts %d/%d", r.partsDone, r.parts)),
-		progressbar.OptionClearOnFinish(),
-	)
-	r.bar.Set64(r.done)
-}
-
-func (r *putRenderer) clearBar() {
-	if r.bar != nil {
-		r.bar.Clear()
-	}
+	r.progressView.startBar(r.total, r.done, fmt.Sprintf("parts %d/%d", r.partsDone, r.parts))
 }
 
 // maybeLine prints a plain progress line (cron logs) or a JSON progress
 // object, at most once per interval.
 func (r *putRenderer) maybeLine() {
 	now := time.Now()
-	if r.o.json {
-		if now.Sub(r.lastJSON) >= time.Second {
-			r.lastJSON = now
-			r.o.emit("progress", map[string]any{"bytes": r.done, "total": r.total, "parts_done": r.partsDone, "parts": r.parts})
-		}
+	if r.jsonDue(now) {
+		r.o.emit("progress", map[string]any{"bytes": r.done, "total": r.total, "parts_done": r.partsDone, "parts": r.parts})
+	}
+	if !r.lineDue(now) {
 		return
 	}
-	if r.o.tty || r.o.quiet || now.Sub(r.lastLine) < r.o.interval {
-		return
-	}
-	r.lastLine = now
 	rate := float64(r.done) / max(now.Sub(r.start).Seconds(), 0.001)
 	if r.total < 0 { // a stream: no total, no percentage, no ETA
 		r.o.info("s3up: progress: %s sent, %d parts, %s/s", humanize.IBytes(uint64(max(r.done, 0))), r.partsDone, humanize.IBytes(uint64(rate)))

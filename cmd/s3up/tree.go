@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up"
@@ -105,19 +104,14 @@ func runPutTree(c *cli.Context, pa *putArgs) error {
 
 // treeRenderer turns a tree run's events into output.
 type treeRenderer struct {
-	o        *output
-	pa       *putArgs
-	bar      *progressbar.ProgressBar
-	start    time.Time
-	lastLine time.Time
-	lastJSON time.Time
-	total    int64
-	files    int
+	progressView
+	pa    *putArgs
+	total int64
+	files int
 }
 
 func (o *output) newTreeRenderer(pa *putArgs) *treeRenderer {
-	now := time.Now()
-	return &treeRenderer{o: o, pa: pa, start: now, lastLine: now}
+	return &treeRenderer{progressView: o.newProgressView(), pa: pa}
 }
 
 // Event implements s3up.Listener. The engine serialises calls.
@@ -238,24 +232,8 @@ func (r *treeRenderer) file(ev s3up.FileDone) {
 }
 
 func (r *treeRenderer) startBar() {
-	if !r.o.tty || r.o.quiet || r.o.json || r.bar != nil || r.pa.tree.DryRun {
-		return
-	}
-	r.bar = progressbar.NewOptions64(r.total,
-		progressbar.OptionSetWriter(r.o.stderr),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetDescription(fmt.Sprintf("files 0/%d", r.files)),
-		progressbar.OptionClearOnFinish(),
-	)
-}
-
-func (r *treeRenderer) clearBar() {
-	if r.bar != nil {
-		r.bar.Clear()
+	if !r.pa.tree.DryRun {
+		r.progressView.startBar(r.total, 0, fmt.Sprintf("files 0/%d", r.files))
 	}
 }
 
@@ -263,17 +241,12 @@ func (r *treeRenderer) clearBar() {
 // object, at most once per interval.
 func (r *treeRenderer) progressLine(p s3up.Progress) {
 	now := time.Now()
-	if r.o.json {
-		if now.Sub(r.lastJSON) >= time.Second {
-			r.lastJSON = now
-			r.o.emit("progress", map[string]any{"bytes": p.Bytes, "total": p.Total, "files_done": p.FilesDone, "files": p.Files})
-		}
+	if r.jsonDue(now) {
+		r.o.emit("progress", map[string]any{"bytes": p.Bytes, "total": p.Total, "files_done": p.FilesDone, "files": p.Files})
+	}
+	if !r.lineDue(now) {
 		return
 	}
-	if r.o.tty || r.o.quiet || now.Sub(r.lastLine) < r.o.interval {
-		return
-	}
-	r.lastLine = now
 	pct := 100.0
 	if p.Total > 0 {
 		pct = 100 * float64(p.Bytes) / float64(p.Total)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/s3up/s3up/resume"
 )
 
 // Profile is what s3up learned about one store from its answers. It is
@@ -115,22 +117,5 @@ func (p *Profiles) write(m map[string]Profile) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p.path), profilesFile+".*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p.path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return resume.WriteFileAtomic(p.path, append(b, '\n'))
 }
