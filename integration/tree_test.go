@@ -464,13 +464,26 @@ func TestTreeDeleteAndDryRun(t *testing.T) {
 			t.Fatalf("after --delete: %v", got)
 		}
 
+		// Directories and files mix: a file given goes under its name.
+		other := t.TempDir()
+		os.MkdirAll(filepath.Join(other, "sub"), 0o755)
+		os.WriteFile(filepath.Join(other, "sub", "x"), []byte("xx"), 0o644)
+		lone := filepath.Join(t.TempDir(), "lone.txt")
+		os.WriteFile(lone, []byte("lone"), 0o644)
+		if res := s3test.RunCLI(t, t.Context(), env, "put", "-r", other, lone, "s3://"+bucket+"/mix"); res.ExitCode != 0 {
+			t.Fatalf("mixed sources: %s", res)
+		}
+		if got := listKeys(t, srv, bucket, "mix/"); !maps.Equal(got, map[string]int64{"mix/sub/x": 2, "mix/lone.txt": 4}) {
+			t.Fatalf("mixed sources stored %v", got)
+		}
+
 		empty := t.TempDir()
 		res = s3test.RunCLI(t, t.Context(), env, "put", "-r", "--delete", empty, dst)
 		if res.ExitCode != 2 {
 			t.Fatalf("--delete of an empty tree: %s", res)
 		}
 		oneErrorLine(t, res, "refusing to --delete")
-		if got := listKeys(t, srv, bucket, ""); len(got) != 2 {
+		if got := listKeys(t, srv, bucket, "d/"); len(got) != 2 {
 			t.Fatalf("an empty tree deleted objects: %v", got)
 		}
 	})

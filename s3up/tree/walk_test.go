@@ -3,6 +3,7 @@ package tree
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,6 +105,31 @@ func TestWalkSpecialFilesAreNeverOpened(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the walk hangs on a FIFO")
+	}
+}
+
+func TestWalkSocketsAndDevicesAreSkipped(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a.txt")
+	l, err := net.Listen("unix", filepath.Join(root, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// A device through a followed link: /dev/null is a character device
+	// on every Unix.
+	if err := os.Symlink("/dev/null", filepath.Join(root, "null")); err != nil {
+		t.Fatal(err)
+	}
+	f := walk(t, root, Options{FollowSymlinks: true})
+	if !slices.Equal(f.files, []string{"a.txt"}) {
+		t.Errorf("files %q", f.files)
+	}
+	if r := f.skipped["sock"]; !strings.Contains(r, "socket") || !strings.Contains(r, "never opened") {
+		t.Errorf("socket skipped as %q", r)
+	}
+	if r := f.skipped["null"]; !strings.Contains(r, "character device") {
+		t.Errorf("device skipped as %q", r)
 	}
 }
 
