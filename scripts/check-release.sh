@@ -11,6 +11,9 @@
 # `scripts/release.sh --snapshot`. Without dpkg or root, the package half is
 # skipped, unless CI is set, where it fails.
 set -euo pipefail
+# dpkg needs ldconfig and start-stop-daemon, in the sbin directories, which a
+# minimal PATH (a CI runner's, env -i) may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 
 passed=0
