@@ -367,6 +367,12 @@ func TestTreePartialFailureAndMetrics(t *testing.T) {
 			t.Fatalf("metrics after a partial failure: %v (before: %v)", m2, m1)
 		}
 
+		// --quiet prints only errors: the file's and the run's.
+		res = s3upRun(t, srv, "put", "-r", "-q", root, dst)
+		if res.ExitCode != 4 || res.Stdout != "" || strings.Count(res.Stderr, "s3up: error:") != 2 || strings.Count(res.Stderr, "\n") != 2 {
+			t.Errorf("--quiet: %s", res)
+		}
+
 		// JSON: one record per file and a summary.
 		res = s3upRun(t, srv, "put", "-r", "--json", root, dst)
 		if res.ExitCode != 4 {

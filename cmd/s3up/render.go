@@ -50,6 +50,17 @@ func (o *output) info(format string, args ...any) {
 	fmt.Fprintf(o.stderr, format+"\n", args...)
 }
 
+// fail prints an error line on stderr, even with --quiet (not with
+// --json: the record says it).
+func (o *output) fail(format string, args ...any) {
+	if o.json {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(o.stderr, "s3up: error: "+format+"\n", args...)
+}
+
 // warn prints a warning line on stderr, or a JSON warning event.
 func (o *output) warn(msg string) {
 	if o.json {

@@ -135,7 +135,7 @@ func (r *treeRenderer) Event(e s3up.Event) {
 	case s3up.Unreadable:
 		o.emit("unreadable", map[string]any{"path": ev.Path, "error": ev.Err.Error()})
 		r.clearBar()
-		o.info("s3up: warning: cannot read %s: %v; what it holds is not uploaded", ev.Path, ev.Err)
+		o.fail("cannot read %s: %v; what it holds is not uploaded", ev.Path, ev.Err)
 	case s3up.InFile:
 		r.inFile(ev)
 	case s3up.FileDone:
@@ -152,7 +152,7 @@ func (r *treeRenderer) Event(e s3up.Event) {
 		r.clearBar()
 		switch {
 		case ev.Err != nil:
-			o.info("s3up: error: could not delete s3://%s/%s: %v", r.pa.tree.Bucket, ev.Key, ev.Err)
+			o.fail("could not delete s3://%s/%s: %v", r.pa.tree.Bucket, ev.Key, ev.Err)
 		case ev.DryRun:
 			o.result("would delete s3://%s/%s", r.pa.tree.Bucket, ev.Key)
 		default:
@@ -215,7 +215,7 @@ func (r *treeRenderer) file(ev s3up.FileDone) {
 	switch ev.Outcome {
 	case s3up.OutcomeFailed:
 		r.clearBar()
-		o.info("s3up: error: %s: %s", ev.Path, message(ev.Err))
+		o.fail("%s: %s", ev.Path, message(ev.Err))
 	case s3up.OutcomeUploaded:
 		r.clearBar()
 		what := ev.Decision
