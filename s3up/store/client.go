@@ -74,6 +74,13 @@ type Client struct {
 	longWait []func(*s3.Options)
 }
 
+// SDK reports whether requests go through the SDK's own HTTP stack, where
+// per-call middleware such as WithTrailer applies (not a stand-in S3API).
+func (c *Client) SDK() bool {
+	_, ok := c.API.(*s3.Client)
+	return ok
+}
+
 // LongWait returns the call options for an operation whose answer may take
 // minutes to start (see CompleteWait).
 func (c *Client) LongWait() []func(*s3.Options) { return c.longWait }
