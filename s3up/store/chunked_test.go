@@ -304,3 +304,43 @@ func TestWithTrailerRefusedOnce(t *testing.T) {
 		t.Fatalf("a payload hash mismatch was sent %d times, want 5", calls.Load())
 	}
 }
+
+// TestChunkedBodyWireUnits: with the default chunk, every chunk with its
+// framing is 64 KiB on the wire, so 32 KiB reads of the body (the HTTP
+// transport's) read the source in 32 KiB reads, never a sliver at a chunk
+// boundary.
+func TestChunkedBodyWireUnits(t *testing.T) {
+	const size = 10 * DefaultTrailerChunk
+	var reads []int
+	src := readSizes{r: bytes.NewReader(make([]byte, size)), sizes: &reads}
+	b := newChunkedBody(src, size, DefaultTrailerChunk, checksum.CRC32C.Header(), checksum.CRC32C.New())
+	buf := make([]byte, 32<<10)
+	for {
+		if _, err := b.Read(buf); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range reads {
+		if n < 32<<10-8 {
+			t.Fatalf("read %d of the source: %d bytes (reads %v)", i, n, reads)
+		}
+	}
+	if len(reads) != 20 {
+		t.Fatalf("%d reads of the source, want 20", len(reads))
+	}
+}
+
+type readSizes struct {
+	r     io.Reader
+	sizes *[]int
+}
+
+func (r readSizes) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		*r.sizes = append(*r.sizes, n)
+	}
+	return n, err
+}
