@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -478,6 +479,73 @@ func (r *partReader) Seek(off int64, whence int) (int64, error) {
 	}
 	return pos, nil
 }
+
+// WriteTo sends the rest of the part to w. Over plain HTTP w is the
+// connection's store.FileSender, and a part of a file goes with sendfile(2),
+// never copied through user space; the bandwidth limit and a tee need the
+// bytes in hand, so they take the copy (Read), as does every other writer.
+func (r *partReader) WriteTo(w io.Writer) (int64, error) {
+	fs, ok := w.(store.FileSender)
+	f, base, isFile := r.file()
+	if !ok || !isFile || r.lim != nil || r.tee != nil {
+		return r.copyTo(w)
+	}
+	var total int64
+	for r.pos < r.size {
+		// A piece at a time: progress moves, and the connection's stall
+		// deadline measures each piece.
+		n, err := fs.SendFile(f, base+r.pos, min(r.size-r.pos, sendPiece))
+		total += n
+		r.advance(n)
+		if errors.Is(err, errors.ErrUnsupported) && n == 0 {
+			m, err := r.copyTo(w)
+			return total + m, err
+		}
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, errOrShort(nil)
+		}
+	}
+	return total, nil
+}
+
+// sendPiece is how much of a part one sendfile call sends at most.
+const sendPiece = 1 << 20
+
+// file returns the file under the part and the part's offset in it, when
+// the part is a section of a file that can hand its descriptor out.
+func (r *partReader) file() (syscall.Conn, int64, bool) {
+	ra, off, _ := r.sec.Outer()
+	f, ok := ra.(syscall.Conn)
+	return f, off, ok
+}
+
+// advance moves the part's position by n bytes sent without Read.
+func (r *partReader) advance(n int64) {
+	r.pos += n
+	if _, err := r.sec.Seek(r.pos, io.SeekStart); err != nil {
+		return
+	}
+	if r.pos > r.reported {
+		r.ev.addBytes(r.pos - r.reported)
+		r.reported = r.pos
+	}
+}
+
+// copyTo writes the rest of the part to w through a buffer.
+func (r *partReader) copyTo(w io.Writer) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(onlyWriter{w}, onlyReader{r}, *bp)
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// onlyReader and onlyWriter hide WriterTo and ReaderFrom from io.CopyBuffer.
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }
 
 // whole reports whether tee saw the part's bytes exactly once, in order.
 func (r *partReader) whole() bool { return r.hashed == r.size }
