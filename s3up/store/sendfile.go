@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"syscall"
-	"time"
 )
 
 // Zero-copy request bodies over plain HTTP. The HTTP transport writes a
@@ -70,12 +69,13 @@ func (s *connSender) SendFile(f syscall.Conn, off, n int64) (int64, error) {
 	if !ok {
 		return 0, errors.ErrUnsupported
 	}
-	if s.c.timeout > 0 {
-		// As in Write: the deadline measures progress, so n is a piece of
-		// the body, not all of it.
-		if err := s.c.Conn.SetDeadline(time.Now().Add(s.c.timeout)); err != nil {
+	// As in Write: the deadline measures progress, so n is a piece of the
+	// body, not all of it.
+	if now, due := s.c.due(&s.c.bothAt); due {
+		if err := s.c.Conn.SetDeadline(now.Add(s.c.timeout)); err != nil {
 			return 0, err
 		}
+		s.c.readAt.Store(s.c.bothAt.Load())
 	}
 	sent, err := sendFile(raw, f, off, n)
 	s.left -= sent
