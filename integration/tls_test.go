@@ -167,7 +167,9 @@ var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // x-amz-content-sha256 for its parts. --payload auto sends UNSIGNED-PAYLOAD
 // when the part carries a checksum (the server checks the bytes against
 // it) and over HTTPS; only a part without a checksum over plain HTTP gets a
-// signed SHA-256. signed and unsigned do what they say, on either.
+// signed SHA-256. signed and unsigned do what they say, on either. Over
+// HTTPS an unsigned part with a checksum goes aws-chunked, the checksum in
+// a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
 func TestPayloadSigningOnTheWire(t *testing.T) {
 	s3test.ForEach(t, func(t *testing.T, srv *s3test.Server) {
 		bucket := srv.NewBucket(t)
@@ -195,30 +197,35 @@ func TestPayloadSigningOnTheWire(t *testing.T) {
 							t.Fatalf("recorded %d UploadPart requests, want 2", len(hashes))
 						}
 						wantSigned := payload == "signed" || payload == "auto" && !tls && checksum == "none"
+						unsigned := "UNSIGNED-PAYLOAD"
+						if tls && checksum != "none" {
+							unsigned = "STREAMING-UNSIGNED-PAYLOAD-TRAILER" // the checksum follows the bytes
+						}
 						for _, h := range hashes {
-							if signed := hexSHA256.MatchString(h); signed != wantSigned || !signed && h != "UNSIGNED-PAYLOAD" {
-								t.Fatalf("x-amz-content-sha256 %q; want signed=%v", h, wantSigned)
+							if signed := hexSHA256.MatchString(h); signed != wantSigned || !signed && h != unsigned {
+								t.Fatalf("x-amz-content-sha256 %q; want signed=%v (%s)", h, wantSigned, unsigned)
 							}
 						}
 					})
 				}
 			}
 			if tls {
-				// Asked for, the checksum streams as an aws-chunked trailer.
-				t.Run("https-trailer-checksum", func(t *testing.T) {
-					res := s3test.RunCLI(t, t.Context(), env, "put", "--part-size", "5MiB", "--trailer-checksum",
-						src, "s3://"+bucket+"/trailer")
+				// Asked for, the checksum is computed first and sent in a
+				// header, over HTTPS too.
+				t.Run("https-header-checksum", func(t *testing.T) {
+					res := s3test.RunCLI(t, t.Context(), env, "put", "--part-size", "5MiB", "--trailer-checksum=false",
+						src, "s3://"+bucket+"/header")
 					if res.ExitCode != 0 {
 						t.Fatalf("%s", res)
 					}
-					srv.AssertObjectMatchesFile(t, bucket, "trailer", src)
+					srv.AssertObjectMatchesFile(t, bucket, "header", src)
 					hashes := rec.take()
 					if len(hashes) != 2 {
 						t.Fatalf("recorded %d UploadPart requests, want 2", len(hashes))
 					}
 					for _, h := range hashes {
-						if h != "STREAMING-UNSIGNED-PAYLOAD-TRAILER" {
-							t.Fatalf("x-amz-content-sha256 %q, want STREAMING-UNSIGNED-PAYLOAD-TRAILER", h)
+						if h != "UNSIGNED-PAYLOAD" {
+							t.Fatalf("x-amz-content-sha256 %q, want UNSIGNED-PAYLOAD", h)
 						}
 					}
 				})

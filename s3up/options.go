@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/s3up/s3up/s3up/checksum"
@@ -33,13 +34,15 @@ type Options struct {
 	Checksum checksum.Algorithm
 	// Payload selects SigV4 payload signing (zero → PayloadAuto).
 	Payload PayloadSigning
-	// TrailerChecksum, over HTTPS, computes each part's checksum while the
-	// body streams and sends it as an aws-chunked trailer, for parts up to
-	// MaxTrailerPart: one read of the file instead of two, and less client
-	// CPU. It is off by default: measured against MinIO, decoding the
-	// trailer costs the server far more CPU than the client saves (see
-	// bench/README.md), and some S3-compatible stores reject trailers.
-	TrailerChecksum bool
+	// HeaderChecksum computes each part's checksum in a read of the part
+	// before it is sent and sends it in a signed header, over HTTPS too.
+	// By default, over HTTPS, the checksum is computed from the bytes as
+	// they are sent and follows them as an aws-chunked trailer: one read of
+	// the file instead of two (see store.WithTrailer). A store that refuses
+	// trailers, or does not show the checksum it received that way, gets the
+	// header instead, learned once per endpoint. Over plain HTTP the header
+	// is always used: it is covered by the signature, a trailer is not.
+	HeaderChecksum bool
 	// StateDir holds resume state ("" → resume.DefaultStateDir()).
 	StateDir string
 	// Fresh discards existing resume state (aborting its upload) first.
@@ -264,25 +267,24 @@ func ParseAge(s string) (time.Duration, error) {
 	return time.Duration(days)*24*time.Hour + d, nil
 }
 
-// MaxTrailerPart is the largest part sent with a trailing checksum. The SDK
-// sends such a body as one aws-chunked chunk, and MinIO refuses chunks over
-// 16 MiB ("chunk too big"); bigger parts compute their checksum first and
-// send it as a header.
-const MaxTrailerPart = 16 << 20
-
 // wire is how one upload's parts travel: decided once per upload from the
 // options and the client, so every part and the final check agree.
 type wire struct {
 	alg      checksum.Algorithm
 	tls      bool
 	payload  PayloadSigning
-	trailer  bool // checksum in an aws-chunked trailer (parts up to MaxTrailerPart)
+	trailer  bool // checksum in an aws-chunked trailer, unless the store turns out to refuse it
 	kmsETags bool // SSE-KMS: part ETags are not MD5s
+	// noTrailer is set when the store refused a trailer in this run: the
+	// parts that follow carry the header.
+	noTrailer *atomic.Bool
 }
 
-func newWire(o Options, alg checksum.Algorithm, tls bool, partSize int64) wire {
-	w := wire{alg: alg, tls: tls, payload: o.Payload, kmsETags: strings.HasPrefix(strings.ToLower(o.Object.SSE), "aws:kms")}
-	w.trailer = o.TrailerChecksum && tls && alg.Flexible() && o.Payload != PayloadSigned && partSize <= MaxTrailerPart
+// newWire decides how the parts of an upload travel. The part size no
+// longer matters: trailer bodies are cut in chunks every store accepts.
+func newWire(o Options, alg checksum.Algorithm, tls bool, _ int64) wire {
+	w := wire{alg: alg, tls: tls, payload: o.Payload, kmsETags: strings.HasPrefix(strings.ToLower(o.Object.SSE), "aws:kms"), noTrailer: new(atomic.Bool)}
+	w.trailer = !o.HeaderChecksum && tls && alg.Flexible() && o.Payload != PayloadSigned
 	return w
 }
 

@@ -34,9 +34,10 @@ func TestSignPayload(t *testing.T) {
 	}
 }
 
-// TestTrailer: a trailing checksum only when asked for, over HTTPS, for a
-// flexible checksum, unsigned payload, and parts no bigger than MinIO's
-// 16 MiB chunk limit.
+// TestTrailer: a trailing checksum by default over HTTPS, for a flexible
+// checksum and an unsigned payload, whatever the part size (the chunks are
+// s3up's, not one per part); never over plain HTTP, where only a header is
+// covered by the signature.
 func TestTrailer(t *testing.T) {
 	for _, tc := range []struct {
 		o    Options
@@ -45,14 +46,16 @@ func TestTrailer(t *testing.T) {
 		size int64
 		want bool
 	}{
-		{Options{TrailerChecksum: true}, true, checksum.CRC32C, 16 << 20, true},
-		{Options{TrailerChecksum: true}, true, checksum.CRC64NVME, 5 << 20, true},
-		{Options{TrailerChecksum: true}, true, checksum.CRC32C, 16<<20 + 1, false},
-		{Options{TrailerChecksum: true}, false, checksum.CRC32C, 16 << 20, false},
-		{Options{TrailerChecksum: true}, true, checksum.None, 16 << 20, false},
-		{Options{TrailerChecksum: true}, true, checksum.MD5, 16 << 20, false},
-		{Options{}, true, checksum.CRC32C, 16 << 20, false},
-		{Options{TrailerChecksum: true, Payload: PayloadSigned}, true, checksum.CRC32C, 16 << 20, false},
+		{Options{}, true, checksum.CRC32C, 16 << 20, true},
+		{Options{}, true, checksum.CRC64NVME, 5 << 20, true},
+		{Options{}, true, checksum.SHA256, 5 << 20, true},
+		{Options{}, true, checksum.CRC32C, 5 << 30, true},
+		{Options{}, false, checksum.CRC32C, 16 << 20, false},
+		{Options{}, true, checksum.None, 16 << 20, false},
+		{Options{}, true, checksum.MD5, 16 << 20, false},
+		{Options{HeaderChecksum: true}, true, checksum.CRC32C, 16 << 20, false},
+		{Options{Payload: PayloadSigned}, true, checksum.CRC32C, 16 << 20, false},
+		{Options{Payload: PayloadUnsigned}, true, checksum.CRC32C, 16 << 20, true},
 	} {
 		if got := newWire(tc.o.withDefaults(), tc.alg, tc.tls, tc.size).trailer; got != tc.want {
 			t.Errorf("%+v tls %v %s %d: trailer %v, want %v", tc.o, tc.tls, tc.alg, tc.size, got, tc.want)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,17 +164,54 @@ func (s *session) failure(err error) error {
 	return store.Classify(err)
 }
 
-// uploadPart sends part n. By default the part is read twice from the source
-// and never held in memory: once to compute every digest in a single pass
-// (checksum, payload SHA-256 when signing, MD5 for Content-MD5 or the ETag
-// check, the store's native CRC-64 once it is known), once as the request
-// body. A retry by the SDK rewinds the section reader and reads the source
-// again.
+// uploadPart sends part n, never holding it in memory. Over HTTPS it is
+// read once, its checksum computed on the way and sent as a trailer
+// (uploadPartTrailer); otherwise, or where the store refuses that, it is
+// read twice (uploadPartHeader). A retry by the SDK rewinds the section
+// reader and reads the source again.
 func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) {
 	size := s.data.size(n)
-	if s.w.trailer {
-		return s.refusal(s.uploadPartTrailer(ctx, n, size))
+	if !s.useTrailer() {
+		return s.uploadPartHeader(ctx, n, size)
 	}
+	p, err, refused := s.uploadPartTrailer(ctx, n, size)
+	if refused == nil {
+		return s.refusal(p, err)
+	}
+	// The same part again, its checksum in a header. Only once the store
+	// took it that way is the refusal learned: an answer that was about
+	// something else fails again.
+	s.w.noTrailer.Store(true)
+	p, err = s.uploadPartHeader(ctx, n, size)
+	if err == nil && !errors.Is(refused, errTrailerUnproven) {
+		s.learn(fmt.Sprintf("it refuses aws-chunked bodies with a trailing checksum (%s); parts carry the checksum in a header, computed in a read before the send", store.Describe(refused)),
+			func(pr *store.Profile) { pr.RefusesTrailers = true })
+	}
+	return p, err
+}
+
+// useTrailer reports whether the next part goes with its checksum in a
+// trailer: over HTTPS through the SDK, for a file (a stream's parts are in
+// memory and hashed already), to a store not known to refuse trailers or to
+// hide the checksums it receives (a store that shows none could have taken
+// the framing for data unnoticed), nor to report a native CRC-64 (which is
+// checked against a local one computed before the send).
+func (s *session) useTrailer() bool {
+	if !s.w.trailer || s.w.noTrailer.Load() || s.nativeCRC64.Load() || !s.u.client.SDK() {
+		return false
+	}
+	if _, file := s.data.(fileParts); !file {
+		return false
+	}
+	p := s.storeProfile()
+	return !p.RefusesTrailers && !p.HidesChecksums
+}
+
+// uploadPartHeader sends part n read twice: once to compute every digest in
+// a single pass (checksum, payload SHA-256 when signing, MD5 for Content-MD5
+// or the ETag check, the store's native CRC-64 once it is known), once as
+// the request body.
+func (s *session) uploadPartHeader(ctx context.Context, n int32, size int64) (resume.Part, error) {
 	req := s.w.request()
 	req.CRC64ECMA = s.nativeCRC64.Load()
 	var sums checksum.Sums
@@ -299,40 +338,74 @@ func (s *session) acknowledged(ctx context.Context, p *resume.Part, serverSum st
 	return nil
 }
 
+// errTrailerUnproven: the store took a part sent with a trailer but did not
+// show the checksum it received, so nothing proves it decoded the body
+// rather than storing the framing with the bytes.
+var errTrailerUnproven = errors.New("the store did not show the checksum of a part sent with a trailer")
+
 // uploadPartTrailer sends part n over HTTPS in one read of the source: the
-// SDK streams the body with aws-chunked encoding, computes the checksum of
-// the bytes it reads and appends it as a trailer; that same value goes into
-// the journal. If the SDK does not report it, the part is read again.
-func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (resume.Part, error) {
+// body goes in aws-chunked encoding, its checksum computed from the bytes as
+// they are sent and appended as a trailer; that same value goes into the
+// journal. refused is not nil when the part must go again with its checksum
+// in a header: the store's answer refused the trailer (trailerRefusal), or
+// did not show the checksum it received (errTrailerUnproven).
+func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (p resume.Part, err, refused error) {
 	body := s.body(ctx, n, size)
 	in := &s3.UploadPartInput{
 		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), UploadId: aws.String(s.uploadID),
-		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size), ChecksumAlgorithm: s.w.alg.SDK(),
+		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size),
 	}
 	op := fmt.Sprintf("upload part %d", n)
-	out, err := s.client().UploadPart(ctx, in, store.WithErrorBodyCheck())
+	var tr store.Trailer
+	out, err := s.client().UploadPart(ctx, in, store.WithTrailer(s.w.alg, store.DefaultTrailerChunk, &tr), store.WithErrorBodyCheck())
 	if err != nil {
 		body.withdraw()
-		return resume.Part{}, &UploadError{Op: op, Err: err}
-	}
-	var local string
-	if m, ok := s3.GetComputedInputChecksumsMetadata(out.ResultMetadata); ok {
-		local = m.ComputedChecksums[string(s.w.alg.SDK())]
-	}
-	if local == "" {
-		sums, err := s.data.sums(ctx, n, checksum.Request{Alg: s.w.alg})
-		if err != nil {
-			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, err))}
+		if trailerRefusal(ctx, err) {
+			return resume.Part{}, nil, err
 		}
-		local = sums.Checksum
+		return resume.Part{}, &UploadError{Op: op, Err: err}, nil
 	}
-	p := resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: local}
-	s.addStreamDigest(&p)
-	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
+	local, whole := tr.Checksum()
+	if !whole {
 		body.withdraw()
-		return resume.Part{}, &UploadError{Op: op, Err: err}
+		return resume.Part{}, &UploadError{Op: op, Err: store.WithKind(ErrTransient, errors.New("the part's bytes were not all sent"))}, nil
 	}
-	return p, nil
+	serverSum := checksum.OfUploadPartOutput(out).Get(s.w.alg)
+	if serverSum == "" {
+		body.withdraw()
+		return resume.Part{}, nil, errTrailerUnproven
+	}
+	p = resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: local}
+	if err := s.acknowledged(ctx, &p, serverSum, out.ResultMetadata); err != nil {
+		body.withdraw()
+		return resume.Part{}, &UploadError{Op: op, Err: err}, nil
+	}
+	return p, nil, nil
+}
+
+// trailerRefusal reports whether err, the failure of a part sent with a
+// trailer, may be the store's refusal of the encoding: any answer of the
+// store's except throttling, a gone upload or bucket, and bytes that
+// arrived damaged. Stores that do not know STREAMING-UNSIGNED-PAYLOAD-TRAILER
+// answer in many ways (InvalidArgument, InvalidRequest, NotImplemented,
+// XAmzContentSHA256Mismatch, AuthorizationHeaderMalformed,
+// SignatureDoesNotMatch, MissingContentLength, ...), so the part is sent
+// again with its checksum in a header, and only that attempt's success
+// makes the refusal a fact about the store.
+func trailerRefusal(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	status := store.HTTPStatus(err)
+	switch {
+	case status < 400, status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
+		return false
+	}
+	switch store.Code(err) {
+	case "NoSuchUpload", "NoSuchBucket", "SlowDown", "BadDigest", "XAmzContentChecksumMismatch", "InvalidChecksum", "InvalidDigest":
+		return false
+	}
+	return true
 }
 
 func (s *session) body(ctx context.Context, n int32, size int64) *partReader {
@@ -408,6 +481,73 @@ func (r *partReader) Seek(off int64, whence int) (int64, error) {
 	}
 	return pos, nil
 }
+
+// WriteTo sends the rest of the part to w. Over plain HTTP w is the
+// connection's store.FileSender, and a part of a file goes with sendfile(2),
+// never copied through user space; the bandwidth limit and a tee need the
+// bytes in hand, so they take the copy (Read), as does every other writer.
+func (r *partReader) WriteTo(w io.Writer) (int64, error) {
+	fs, ok := w.(store.FileSender)
+	f, base, isFile := r.file()
+	if !ok || !isFile || r.lim != nil || r.tee != nil {
+		return r.copyTo(w)
+	}
+	var total int64
+	for r.pos < r.size {
+		// A piece at a time: progress moves, and the connection's stall
+		// deadline measures each piece.
+		n, err := fs.SendFile(f, base+r.pos, min(r.size-r.pos, sendPiece))
+		total += n
+		r.advance(n)
+		if errors.Is(err, errors.ErrUnsupported) && n == 0 {
+			m, err := r.copyTo(w)
+			return total + m, err
+		}
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, errOrShort(nil)
+		}
+	}
+	return total, nil
+}
+
+// sendPiece is how much of a part one sendfile call sends at most.
+const sendPiece = 1 << 20
+
+// file returns the file under the part and the part's offset in it, when
+// the part is a section of a file that can hand its descriptor out.
+func (r *partReader) file() (syscall.Conn, int64, bool) {
+	ra, off, _ := r.sec.Outer()
+	f, ok := ra.(syscall.Conn)
+	return f, off, ok
+}
+
+// advance moves the part's position by n bytes sent without Read.
+func (r *partReader) advance(n int64) {
+	r.pos += n
+	if _, err := r.sec.Seek(r.pos, io.SeekStart); err != nil {
+		return
+	}
+	if r.pos > r.reported {
+		r.ev.addBytes(r.pos - r.reported)
+		r.reported = r.pos
+	}
+}
+
+// copyTo writes the rest of the part to w through a buffer.
+func (r *partReader) copyTo(w io.Writer) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(onlyWriter{w}, onlyReader{r}, *bp)
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// onlyReader and onlyWriter hide WriterTo and ReaderFrom from io.CopyBuffer.
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }
 
 // whole reports whether tee saw the part's bytes exactly once, in order.
 func (r *partReader) whole() bool { return r.hashed == r.size }

@@ -59,7 +59,7 @@ Examples:
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
 			&cli.StringFlag{Name: "checksum", Value: string(checksum.Default), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
 			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed only for --checksum none over plain HTTP), signed, unsigned"},
-			&cli.BoolFlag{Name: "trailer-checksum", Usage: "over HTTPS, compute each part's checksum while sending it and send it as an aws-chunked trailer (parts up to 16 MiB): one read of the file instead of two, but more work for the server (default: computed first, sent as a header)"},
+			&cli.BoolFlag{Name: "trailer-checksum", Value: true, Usage: "over HTTPS, compute each part's checksum while sending it and send it as an aws-chunked trailer: one read of the file instead of two (stores that refuse it get a header, learned once); --trailer-checksum=false computes it first and sends it in a header"},
 			&cli.BoolFlag{Name: "verify", Value: true, Usage: "verify the object's size and checksum after completing"},
 			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
 			&cli.BoolFlag{Name: "trust-journal", Usage: "on resume, do not read the kept parts again to prove they still match the file (faster on slow disks; a file edited in place with its mtime restored could then be completed as a mix)"},
@@ -170,7 +170,7 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 	}
 	o.SkipVerify = !c.Bool("verify")
 	o.TrustJournal = c.Bool("trust-journal")
-	o.TrailerChecksum = c.Bool("trailer-checksum")
+	o.HeaderChecksum = !c.Bool("trailer-checksum")
 	o.StateDir = c.String("state-dir")
 	o.Fresh = c.Bool("fresh")
 	if s := c.String("bwlimit"); s != "" {

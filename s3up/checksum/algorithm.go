@@ -95,6 +95,15 @@ func (a Algorithm) SDK() types.ChecksumAlgorithm { return table[a].sdk }
 // algorithms that are not flexible checksums.
 func (a Algorithm) Type() types.ChecksumType { return table[a].typ }
 
+// Header is the HTTP header that carries a flexible checksum
+// (x-amz-checksum-crc32c, ...); "" for the others.
+func (a Algorithm) Header() string {
+	if !a.Flexible() {
+		return ""
+	}
+	return "x-amz-checksum-" + string(a)
+}
+
 // Label is the algorithm's name as people read it, e.g. "CRC32C".
 func (a Algorithm) Label() string { return strings.ToUpper(string(a)) }
 

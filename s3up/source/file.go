@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/s3up/s3up/resume"
 )
@@ -45,6 +46,10 @@ func (s *File) ReadAt(p []byte, off int64) (int, error) { return s.f.ReadAt(p, o
 
 // Section returns a reader of size bytes at off.
 func (s *File) Section(off, size int64) *io.SectionReader { return io.NewSectionReader(s.f, off, size) }
+
+// SyscallConn gives the descriptor to sendfile(2): over plain HTTP a part
+// goes from the page cache to the socket without a copy in user space.
+func (s *File) SyscallConn() (syscall.RawConn, error) { return s.f.SyscallConn() }
 
 // Check reports whether the file is still what Identity says: the open
 // descriptor's size, mtime, device, inode and ctime are unchanged (no write

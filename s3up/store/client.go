@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,6 +73,13 @@ type Client struct {
 	// long to start (CompleteMultipartUpload): an HTTP client whose stall
 	// timer allows CompleteWait for the first byte.
 	longWait []func(*s3.Options)
+}
+
+// SDK reports whether requests go through the SDK's own HTTP stack, where
+// per-call middleware such as WithTrailer applies (not a stand-in S3API).
+func (c *Client) SDK() bool {
+	_, ok := c.API.(*s3.Client)
+	return ok
 }
 
 // LongWait returns the call options for an operation whose answer may take
@@ -222,7 +230,7 @@ func stallDialer(stall time.Duration) func(ctx context.Context, network, addr st
 		if err != nil {
 			return nil, err
 		}
-		return &stallConn{Conn: c, timeout: stall}, nil
+		return newStallConn(c, stall), nil
 	}
 }
 
@@ -238,14 +246,43 @@ func firstEnv(names ...string) string {
 // stallConn fails a read or write that makes no progress for timeout. Every
 // successful call pushes the deadline forward, so a slow but moving upload
 // is never cut, while a dead link is detected and the request retried.
+//
+// Pushing a deadline costs a lock and a timer update (about 230 ns), and an
+// HTTPS part is tens of thousands of 16 KiB TLS records, so the deadline is
+// pushed only when a sixteenth of the timeout has passed since it was last
+// set: it is then never less than 15/16 of the timeout away.
 type stallConn struct {
 	net.Conn
 	timeout time.Duration
+	born    time.Time    // monotonic origin of the times below
+	readAt  atomic.Int64 // when the read deadline was last set (since born)
+	bothAt  atomic.Int64 // when both deadlines were last set (since born)
+}
+
+func newStallConn(c net.Conn, timeout time.Duration) *stallConn {
+	s := &stallConn{Conn: c, timeout: timeout, born: time.Now()}
+	s.readAt.Store(-int64(timeout))
+	s.bothAt.Store(-int64(timeout))
+	return s
+}
+
+// due reports whether the deadline stamped at *at must be pushed now, and
+// stamps it.
+func (c *stallConn) due(at *atomic.Int64) (time.Time, bool) {
+	now := time.Now()
+	since := int64(now.Sub(c.born))
+	if since-at.Load() < int64(c.timeout/16) {
+		return now, false
+	}
+	at.Store(since)
+	return now, true
 }
 
 func (c *stallConn) Read(p []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
-		return 0, err
+	if now, due := c.due(&c.readAt); due {
+		if err := c.Conn.SetReadDeadline(now.Add(c.timeout)); err != nil {
+			return 0, err
+		}
 	}
 	return c.Conn.Read(p)
 }
@@ -262,8 +299,11 @@ func (c *stallConn) Write(p []byte) (int, error) {
 		// SetDeadline, not SetWriteDeadline: the transport reads the
 		// response concurrently with writing the body, and that pending
 		// read must not time out while the body is still moving.
-		if err := c.Conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
-			return n, err
+		if now, due := c.due(&c.bothAt); due {
+			if err := c.Conn.SetDeadline(now.Add(c.timeout)); err != nil {
+				return n, err
+			}
+			c.readAt.Store(c.bothAt.Load())
 		}
 		m, err := c.Conn.Write(chunk)
 		n += m

@@ -25,6 +25,11 @@ type Profile struct {
 	// them in its answers (Tencent COS, Alibaba OSS), so they cannot be
 	// compared after the fact.
 	HidesChecksums bool `json:"hides_checksums,omitempty"`
+	// RefusesTrailers: the store refused a part sent in aws-chunked
+	// encoding with its checksum in a trailer, and took it with the
+	// checksum in a header; parts then carry the header, computed in a read
+	// before the send.
+	RefusesTrailers bool `json:"refuses_trailers,omitempty"`
 	// NativeCRC64 is the header in which the store reports a CRC-64/ECMA of
 	// each part and object (x-cos-hash-crc64ecma, x-oss-hash-crc64ecma), ""
 	// if none was seen.
