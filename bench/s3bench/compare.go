@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 
 	"github.com/s3up/s3up/bench/internal/benchs3"
@@ -63,6 +64,22 @@ func (h *harness) reset(ctx context.Context, key string) {
 		note("could not delete %s: %v", key, err)
 	}
 	os.RemoveAll(h.paths.state)
+	h.emptyTrash()
+}
+
+// emptyTrash removes what MinIO keeps of deleted objects until its
+// background cleaner runs (.minio.sys/tmp/.trash): a 1 GiB x 9 tools x 5
+// rounds comparison otherwise leaves some 40 GiB there, and a long run fills
+// the disk. The directory itself stays; MinIO renames into it.
+func (h *harness) emptyTrash() {
+	if h.srv == nil {
+		return
+	}
+	trash := filepath.Join(h.srv.dataDir, ".minio.sys", "tmp", ".trash")
+	entries, _ := os.ReadDir(trash)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(trash, e.Name()))
+	}
 }
 
 // objectCheck makes a run's check: key holds size bytes and, when digest

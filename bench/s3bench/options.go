@@ -16,8 +16,11 @@ const usageText = `usage: bench/run.sh [options]
   --rounds N           rounds (default 5); every round runs every tool once,
                        round-robin, starting one tool later each round
   --tls MODE           both | http | https (default both)
-  --tools LIST         comma-separated (default s3up,sdkmanager,rawparts,aws,mc,rclone,s3cmd;
-                       also available: mcput = ` + "`mc put -P CONC -s PART`" + `). A mode runs the
+  --tools LIST         comma-separated (default s3up,s3up-header,sdkmanager,sdkmanager-crc32,
+                       rawparts,aws,mc,rclone,s3cmd; also available: mcput =
+                       ` + "`mc put -P CONC -s PART`" + `). s3up-header is s3up with
+                       --trailer-checksum=false, sdkmanager-crc32 the SDK manager with the
+                       SDK's default checksums (CRC32 per part). A mode runs the
                        listed tools it knows: --stream and --tree s3up,aws,mc,rclone;
                        --scale s3up,rawparts
   --part-size SIZE     part size for every tool that takes one (default 16MiB)
@@ -63,7 +66,7 @@ skipped with a note. Everything listens on 127.0.0.1 only; the MinIO servers
 are stopped on exit.
 `
 
-var knownTools = []string{"s3up", "sdkmanager", "rawparts", "aws", "mc", "mcput", "rclone", "s3cmd"}
+var knownTools = []string{"s3up", "s3up-header", "sdkmanager", "sdkmanager-crc32", "rawparts", "aws", "mc", "mcput", "rclone", "s3cmd"}
 
 // options is the command line, checked.
 type options struct {
@@ -110,7 +113,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&size, "size", "1GiB", "")
 	fs.IntVar(&o.rounds, "rounds", 5, "")
 	fs.StringVar(&tls, "tls", "both", "")
-	fs.StringVar(&tools, "tools", "s3up,sdkmanager,rawparts,aws,mc,rclone,s3cmd", "")
+	fs.StringVar(&tools, "tools", "s3up,s3up-header,sdkmanager,sdkmanager-crc32,rawparts,aws,mc,rclone,s3cmd", "")
 	fs.StringVar(&part, "part-size", "16MiB", "")
 	fs.IntVar(&o.conc, "concurrency", 8, "")
 	fs.StringVar(&s3upArgs, "s3up-args", "", "")

@@ -25,7 +25,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if !slices.Equal(o.scaleConcs, []int{1, 4, 8, 16}) || !slices.Equal(o.scaleParts, []int64{8 << 20, 16 << 20, 64 << 20, 128 << 20}) {
 		t.Errorf("scale defaults: %v %v", o.scaleConcs, o.scaleParts)
 	}
-	if !slices.Equal(o.tools, []string{"s3up", "sdkmanager", "rawparts", "aws", "mc", "rclone", "s3cmd"}) {
+	if !slices.Equal(o.tools, []string{"s3up", "s3up-header", "sdkmanager", "sdkmanager-crc32", "rawparts", "aws", "mc", "rclone", "s3cmd"}) {
 		t.Errorf("tools: %v", o.tools)
 	}
 }

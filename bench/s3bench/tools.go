@@ -39,7 +39,7 @@ func (c command) environ() []string {
 // available says whether tool can run, and if not, why.
 func (h *harness) available(tool string) (bool, string) {
 	switch tool {
-	case "sdkmanager":
+	case "sdkmanager", "sdkmanager-crc32":
 		if !h.haveSDKManager {
 			return false, "bench/sdkmanager did not build"
 		}
@@ -92,7 +92,9 @@ func (h *harness) version(ctx context.Context, tool string) string {
 			v = "dev"
 		}
 		return "s3up " + v
-	case "sdkmanager":
+	case "s3up-header":
+		return h.version(ctx, "s3up")
+	case "sdkmanager", "sdkmanager-crc32":
 		return "aws-sdk-go-v2 feature/s3/manager " + firstLine(ctx, filepath.Join(h.repo, "bench", "sdkmanager"),
 			[]string{"GOWORK=off"}, "go", "list", "-m", "-f", "{{.Version}}", "github.com/aws/aws-sdk-go-v2/feature/s3/manager")
 	case "rawparts":
@@ -119,8 +121,12 @@ func (h *harness) settings(tool string) string {
 			s += " " + strings.Join(h.opts.s3upArgs, " ")
 		}
 		return s + " (checksum/payload: s3up defaults)"
+	case "s3up-header":
+		return h.settings("s3up") + " --trailer-checksum=false: each part's checksum computed in a read before the send, in a header"
 	case "sdkmanager":
 		return fmt.Sprintf("manager.Uploader defaults, PartSize %s, Concurrency %d, checksums WhenRequired", p, c)
+	case "sdkmanager-crc32":
+		return fmt.Sprintf("manager.Uploader defaults, PartSize %s, Concurrency %d, the SDK's default checksums (WhenSupported: CRC32 per part, a trailer over HTTPS)", p, c)
 	case "rawparts":
 		return fmt.Sprintf("%s parts, %d in flight, UNSIGNED-PAYLOAD, no checksum", p, c)
 	case "aws":
@@ -173,8 +179,12 @@ func (h *harness) fileCommand(tool, file, key string, part int64, conc int) comm
 	switch tool {
 	case "s3up":
 		return command{argv: append(h.s3upPut(part, conc), file, dest)}
+	case "s3up-header":
+		return command{argv: append(h.s3upPut(part, conc), "--trailer-checksum=false", file, dest)}
 	case "sdkmanager", "rawparts":
 		return command{argv: []string{h.binPath(tool), "-part-size", ps, "-concurrency", cs, file, bucket, key}}
+	case "sdkmanager-crc32":
+		return command{argv: []string{h.binPath("sdkmanager"), "-part-size", ps, "-concurrency", cs, "-checksums", "supported", file, bucket, key}}
 	case "aws":
 		return h.awsCmd("cp", "--only-show-errors", "--endpoint-url", h.srv.endpoint, file, dest)
 	case "mc":

@@ -107,6 +107,7 @@ func (h *harness) resetPrefix(ctx context.Context, prefix string) {
 		note("could not empty %s: %v", prefix, err)
 	}
 	os.RemoveAll(h.paths.state)
+	h.emptyTrash()
 }
 
 // prefixCheck makes a run's check: prefix holds the tree's objects, as many

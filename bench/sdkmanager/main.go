@@ -32,8 +32,9 @@ import (
 func main() {
 	partSize := flag.Int64("part-size", 16<<20, "part size in bytes")
 	concurrency := flag.Int("concurrency", 8, "parts in flight")
+	checksums := flag.String("checksums", "required", "request checksums: required (WhenRequired: none for UploadPart) or supported (the SDK's default, WhenSupported: a CRC32 per part, in an aws-chunked trailer over HTTPS)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: sdkmanager [-part-size N] [-concurrency N] FILE BUCKET KEY")
+		fmt.Fprintln(os.Stderr, "usage: sdkmanager [-part-size N] [-concurrency N] [-checksums required|supported] FILE BUCKET KEY")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -41,18 +42,27 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(context.Background(), flag.Arg(0), flag.Arg(1), flag.Arg(2), *partSize, *concurrency); err != nil {
+	calc := aws.RequestChecksumCalculationWhenRequired
+	switch *checksums {
+	case "required":
+	case "supported":
+		calc = aws.RequestChecksumCalculationWhenSupported
+	default:
+		fmt.Fprintln(os.Stderr, "sdkmanager: -checksums must be required or supported")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), flag.Arg(0), flag.Arg(1), flag.Arg(2), *partSize, *concurrency, calc); err != nil {
 		fmt.Fprintln(os.Stderr, "sdkmanager:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, path, bucket, key string, partSize int64, concurrency int) error {
+func run(ctx context.Context, path, bucket, key string, partSize int64, concurrency int, calc aws.RequestChecksumCalculation) error {
 	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 		os.Setenv("AWS_REGION", "us-east-1")
 	}
 	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithRequestChecksumCalculation(calc),
 	)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)

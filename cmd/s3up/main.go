@@ -30,7 +30,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "s3up: stopped; rerun the same command to resume")
 		os.Exit(128 + int(sig))
 	}()
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "s3up:", err)
+		os.Exit(exitUsage)
+	}
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stopProfile()
 	os.Exit(signalCode(code, context.Cause(ctx)))
 }
 
