@@ -23,11 +23,9 @@ const maxPartPages = 10_000 + 1
 // ListAllParts returns every part entry of an upload, following ListParts
 // pagination (1,000 parts a page on S3), sorted by part number. It leaves
 // MaxParts to the store: MinIO then answers up to 10,000 parts in one page,
-// and each of its pages costs it time quadratic in the parts after the
-// marker whatever MaxParts says (its readParts allocates a map the size of
-// the listing per part), so smaller pages would cost it far more: a
-// 10,000-part listing in pages of 1,000 reads 55,000 part records instead
-// of 10,000 (docs/perf-notes-issue16.md). A store that
+// and a page costs it more than the client's share of it
+// (BenchmarkListAllParts10000 here, integration.BenchmarkReconcile10000Parts
+// against the servers), so fewer, bigger pages are the cheaper. A store that
 // keeps several uploads of one part number lists them all (SeaweedFS), and
 // so does the result; their relative order is the store's.
 func ListAllParts(ctx context.Context, c S3API, bucket, key, uploadID string) ([]resume.Part, error) {
