@@ -223,3 +223,26 @@ func BenchmarkHash(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHashBytes is the hashing of a stream part held in memory: the
+// part's checksum and the SHA-256 its resume compares, over 16 MiB.
+//
+//	go test ./s3up/checksum -run '^$' -bench HashBytes
+func BenchmarkHashBytes(b *testing.B) {
+	data := make([]byte, 16<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>9)
+	}
+	for _, req := range []Request{{Alg: CRC32C}, {Alg: CRC32C, SHA256: true}} {
+		name := string(req.Alg)
+		if req.SHA256 {
+			name += "+sha256"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				HashBytes(data, req)
+			}
+		})
+	}
+}
