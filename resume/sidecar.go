@@ -323,21 +323,8 @@ func (s *Sidecar) replace(data []byte, partCount int32) error {
 	if s.closed {
 		return fmt.Errorf("%s: %w", s.path, os.ErrClosed)
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".*.tmp")
+	f, err := createRenamed(s.path, data)
 	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.path)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(tmp)
 		return err
 	}
 	// From here the new file is the sidecar, even if making the rename durable fails.

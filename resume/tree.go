@@ -249,24 +249,38 @@ func (j *TreeJournal) rewrite(recs []TreeRecord) error {
 // created exclusively next to it, fsync, rename, fsync of the directory. A
 // crash leaves the old file or the new one, never half of one.
 func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	f, err := createRenamed(path, data)
 	if err != nil {
 		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// createRenamed writes data to a temporary file created exclusively (a
+// random name, O_EXCL: nothing planted at a predictable name is written
+// through) next to path, syncs it and renames it over path, and returns it
+// still open. On an error nothing is left behind and path is unchanged.
+// The caller makes the rename durable (syncDir).
+func createRenamed(path string, data []byte) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
+		f.Close()
 		os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	return syncDir(filepath.Dir(path))
+	return f, nil
 }

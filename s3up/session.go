@@ -124,9 +124,7 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 	done = true
-	if err := s.removeState(); err != nil {
-		s.ev.emit(Warning{Message: fmt.Sprintf("upload complete, but the resume state could not be removed: %v", err)})
-	}
+	s.dropState()
 	return nil
 }
 
@@ -389,4 +387,12 @@ func (s *session) partDone(p resume.Part) {
 	s.res.PartsSent++
 	s.res.BytesSent += p.Size
 	s.mu.Unlock()
+}
+
+// dropState removes the resume state of a completed upload. A failure only
+// warns: the object is complete and verified.
+func (s *session) dropState() {
+	if err := s.removeState(); err != nil {
+		s.ev.emit(Warning{Message: fmt.Sprintf("upload complete, but the resume state could not be removed: %v", err)})
+	}
 }

@@ -384,9 +384,7 @@ func (s *session) runStream(ctx context.Context, st Stream) error {
 		return err
 	}
 	done = true
-	if err := s.removeState(); err != nil {
-		s.ev.emit(Warning{Message: fmt.Sprintf("upload complete, but the resume state could not be removed: %v", err)})
-	}
+	s.dropState()
 	return nil
 }
 
