@@ -50,7 +50,7 @@ const partPagesAhead = 4
 // after the marker: its one page of 10,000 is the cheapest listing there is
 // (about 2 s on the benchmark machine), and more pages only add to it.
 // versitygw also reads every part after the marker, but caps a page at
-// 1,000: there the pages fetched ahead cut the listing by a third
+// 1,000: there the pages fetched ahead cut the listing by about a quarter
 // (BenchmarkReconcile10000Parts in bench/README.md). SeaweedFS lists part
 // files in name order, so part 10000 comes right after 999: a page of
 // 1,000 ends with it, and the next, after marker 10000, drops 1000-9999;
