@@ -110,6 +110,17 @@ func (h *Header) maxPart() int32 {
 	return h.PartCount
 }
 
+// LastPart is the highest part number the journal records as sent, 0 if
+// none: the parts a listing of the upload is expected to hold (the server
+// may hold a few more, sent but not yet journalled).
+func (s *State) LastPart() int32 {
+	var last int32
+	for n := range s.Parts {
+		last = max(last, n)
+	}
+	return last
+}
+
 // validate reports the first inconsistency of a part record against an upload of partCount
 // parts, or nil. Append calls it too, so the journal never holds a record Load would refuse.
 func (p *Part) validate(partCount int32) error {

@@ -242,7 +242,7 @@ func (s *session) decide(ctx context.Context) (decision, error) {
 		switch d.next {
 		case stepAskParts:
 			f.listed = true
-			f.remote, f.gone, err = s.listParts(ctx, st.UploadID)
+			f.remote, f.gone, err = s.listParts(ctx, st)
 			if err != nil {
 				return d, err
 			}
@@ -261,8 +261,9 @@ func (s *session) decide(ctx context.Context) (decision, error) {
 // suggests the upload is gone (a bare 404, NoSuchKey) is confirmed with the
 // key's list of uploads before it is believed: abandoning a live upload
 // would orphan its parts and start over from nothing.
-func (s *session) listParts(ctx context.Context, id string) ([]resume.Part, bool, error) {
-	remote, err := store.ListAllParts(ctx, s.client(), s.dest.Bucket, s.dest.Key, id)
+func (s *session) listParts(ctx context.Context, st *resume.State) ([]resume.Part, bool, error) {
+	id := st.UploadID
+	remote, err := store.ListAllParts(ctx, s.client(), s.dest.Bucket, s.dest.Key, id, st.LastPart())
 	if err == nil {
 		return remote, false, nil
 	}

@@ -411,7 +411,7 @@ func (s *session) priorStream(ctx context.Context) (*resume.State, []resume.Part
 		s.state = nil
 		return nil, nil, nil
 	}
-	remote, gone, err := s.listParts(ctx, st.UploadID)
+	remote, gone, err := s.listParts(ctx, st)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -63,7 +63,7 @@ func Abort(ctx context.Context, c *store.Client, source, bucket, key, stateDir s
 		// upload with success, and the server's part list is the truth
 		// about what the abort frees.
 		u := UploadInfo{Key: key, UploadID: st.UploadID, Initiated: st.CreatedAt}
-		parts, err := store.ListAllParts(ctx, c.API, bucket, key, st.UploadID)
+		parts, err := store.ListAllParts(ctx, c.API, bucket, key, st.UploadID, st.LastPart())
 		gone, _ := store.UploadGone(err)
 		if err == nil {
 			for _, p := range parts {

@@ -235,7 +235,7 @@ func journalStatus(ctx context.Context, c store.S3API, st *resume.State) (*Uploa
 	}
 	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true,
 		PartSize: st.PartSize, Size: st.Source.Size, OnServer: true}
-	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID)
+	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID, st.LastPart())
 	if gone, _ := store.UploadGone(err); gone {
 		us.OnServer, remote = false, nil
 	} else if err != nil {
@@ -254,7 +254,7 @@ func isStream(source string) bool { return strings.HasPrefix(source, s3up.Stream
 // the server's others.
 func streamStatus(ctx context.Context, c store.S3API, st *resume.State) (*UploadStatus, error) {
 	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true, PartSize: st.PartSize, OnServer: true}
-	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID)
+	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID, st.LastPart())
 	if gone, _ := store.UploadGone(err); gone {
 		us.OnServer, remote = false, nil
 	} else if err != nil {
@@ -294,7 +294,7 @@ func streamStatus(ctx context.Context, c store.S3API, st *resume.State) (*Upload
 // without them the parts are listed as they are. It returns nil if the
 // upload vanished meanwhile.
 func serverStatus(ctx context.Context, c store.S3API, bucket, key string, u UploadInfo, size int64) (*UploadStatus, error) {
-	remote, err := store.ListAllParts(ctx, c, bucket, key, u.UploadID)
+	remote, err := store.ListAllParts(ctx, c, bucket, key, u.UploadID, 0)
 	if gone, _ := store.UploadGone(err); gone {
 		return nil, nil
 	}

@@ -69,7 +69,7 @@ func countParts(ctx context.Context, c store.S3API, bucket string, ups []UploadI
 	g.SetLimit(listPartsConcurrency)
 	for i := range ups {
 		g.Go(func() error {
-			parts, err := store.ListAllParts(gctx, c, bucket, ups[i].Key, ups[i].UploadID)
+			parts, err := store.ListAllParts(gctx, c, bucket, ups[i].Key, ups[i].UploadID, 0)
 			if g, _ := store.UploadGone(err); g {
 				gone[i] = true
 				return nil

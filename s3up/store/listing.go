@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,24 +21,77 @@ import (
 // pages). 10,000 parts at the smallest page size S3 allows is well below.
 const maxPartPages = 10_000 + 1
 
+// partPagesAhead is how many ListParts pages ListAllParts has in flight at
+// once when the caller expects more parts than the first page held.
+const partPagesAhead = 4
+
 // ListAllParts returns every part entry of an upload, following ListParts
-// pagination (1,000 parts a page on S3), sorted by part number. It leaves
-// MaxParts to the store: MinIO then answers up to 10,000 parts in one page,
-// and a page costs it more than the client's share of it
-// (BenchmarkListAllParts10000 here, integration.BenchmarkReconcile10000Parts
-// against the servers), so fewer, bigger pages are the cheaper. A store that
-// keeps several uploads of one part number lists them all (SeaweedFS), and
-// so does the result; their relative order is the store's.
-func ListAllParts(ctx context.Context, c S3API, bucket, key, uploadID string) ([]resume.Part, error) {
-	var parts []resume.Part
-	var marker *string
-	for page := 0; ; page++ {
+// pagination, sorted by part number. A store that keeps several uploads of
+// one part number lists them all (SeaweedFS), and so does the result; their
+// relative order is the store's.
+//
+// expect is the highest part number the caller expects the upload to have
+// (0: unknown). The first page is asked alone, so an upload that fits in it
+// costs one request: MinIO and SeaweedFS answer up to 10,000 parts a page,
+// AWS and versitygw 1,000. When it is truncated short of expect, the next
+// partPagesAhead pages are asked at once, at the markers they would have if
+// each spanned as many part numbers as the first, and the window moves on
+// as pages arrive. The listing still follows the store's markers page by
+// page: a page fetched ahead is used only if it was asked at exactly the
+// marker the previous page gave; a page that ends elsewhere (cut short,
+// say, by duplicate entries) moves the window there and drops the pages
+// that no longer fit. So the result is the sequential listing's, and a
+// listing that ends before expect wastes at most the pages in flight.
+//
+// MaxParts is left to the store. MinIO reads the metadata of every part
+// after the marker whatever MaxParts asks, and its per-part quorum check
+// allocates a map sized for all of them (readParts in
+// cmd/erasure-multipart.go), so a page costs it time quadratic in the parts
+// after the marker: its one page of 10,000 is the cheapest listing there is
+// (about 2 s on the benchmark machine), and more pages only add to it.
+// versitygw also reads every part after the marker, but caps a page at
+// 1,000: there the pages fetched ahead cut the listing by about a quarter
+// (BenchmarkReconcile10000Parts in bench/README.md). SeaweedFS lists part
+// files in name order, so part 10000 comes right after 999: a page of
+// 1,000 ends with it, and the next, after marker 10000, drops 1000-9999;
+// its default page of 10,000 entries holds a whole upload of distinct parts.
+func ListAllParts(ctx context.Context, c S3API, bucket, key, uploadID string, expect int32) ([]resume.Part, error) {
+	list := func(ctx context.Context, marker *string) (*s3.ListPartsOutput, error) {
 		out, err := c.ListParts(ctx, &s3.ListPartsInput{
 			Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
 			PartNumberMarker: marker,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list parts of upload %s: %w", uploadID, err)
+		}
+		return out, nil
+	}
+	var (
+		parts  []resume.Part
+		marker *string
+		ahead  *pagesAhead
+	)
+	defer func() {
+		if ahead != nil {
+			ahead.stop()
+		}
+	}()
+	for page := 0; ; page++ {
+		var out *s3.ListPartsOutput
+		var err error
+		if p := ahead.take(marker); p != nil {
+			select {
+			case <-p.done:
+				out, err = p.out, p.err
+			case <-ctx.Done():
+				err = fmt.Errorf("list parts of upload %s: %w", uploadID, ctx.Err())
+			}
+			p.cancel()
+		} else {
+			out, err = list(ctx, marker)
+		}
+		if err != nil {
+			return nil, err
 		}
 		for i := range out.Parts {
 			p := &out.Parts[i]
@@ -58,10 +112,104 @@ func ListAllParts(ctx context.Context, c S3API, bucket, key, uploadID string) ([
 		if next == "" || (marker != nil && next == *marker) || page > maxPartPages {
 			return nil, fmt.Errorf("list parts of upload %s: server reported more parts but no usable next marker", uploadID)
 		}
+		if page == 0 {
+			ahead = newPagesAhead(ctx, list, next, expect)
+		}
+		ahead.move(next)
 		marker = aws.String(next)
 	}
 	slices.SortStableFunc(parts, func(a, b resume.Part) int { return int(a.Number) - int(b.Number) })
 	return parts, nil
+}
+
+// pagesAhead fetches the ListParts pages a listing is expected to ask next.
+// A nil *pagesAhead fetches nothing.
+type pagesAhead struct {
+	ctx          context.Context
+	list         func(context.Context, *string) (*s3.ListPartsOutput, error)
+	span, expect int
+	pages        map[int]*partPage // by marker
+	wg           sync.WaitGroup
+}
+
+// partPage is a page fetched ahead: out and err are set when done is closed.
+type partPage struct {
+	out    *s3.ListPartsOutput
+	err    error
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+// newPagesAhead returns the pages ahead of a listing whose first page ended
+// at marker first (the part numbers each page is expected to span), or nil
+// if the caller expects no page beyond it.
+func newPagesAhead(ctx context.Context, list func(context.Context, *string) (*s3.ListPartsOutput, error),
+	first string, expect int32) *pagesAhead {
+	span, err := strconv.Atoi(first)
+	if err != nil || span < 1 || span >= int(expect) {
+		return nil
+	}
+	return &pagesAhead{ctx: ctx, list: list, span: span, expect: int(expect), pages: map[int]*partPage{}}
+}
+
+// move sets the window to the partPagesAhead pages from marker (the one
+// the listing asks next) on, each spanning a.span part numbers, below
+// a.expect: it starts fetching those not yet asked and cancels the pages
+// outside it.
+func (a *pagesAhead) move(marker string) {
+	if a == nil {
+		return
+	}
+	from, err := strconv.Atoi(marker)
+	if err != nil {
+		from = a.expect // not a number: no page ahead
+	}
+	want := map[int]bool{}
+	for m := from; m < a.expect && len(want) < partPagesAhead; m += a.span {
+		want[m] = true
+	}
+	for m, p := range a.pages {
+		if !want[m] {
+			p.cancel()
+			delete(a.pages, m)
+		}
+	}
+	for m := from; want[m]; m += a.span {
+		if a.pages[m] != nil {
+			continue
+		}
+		ctx, cancel := context.WithCancel(a.ctx)
+		p := &partPage{done: make(chan struct{}), cancel: cancel}
+		a.pages[m] = p
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			defer close(p.done)
+			p.out, p.err = a.list(ctx, aws.String(strconv.Itoa(m)))
+		}()
+	}
+}
+
+// take returns the page fetched at marker, nil if none was.
+func (a *pagesAhead) take(marker *string) *partPage {
+	if a == nil || marker == nil {
+		return nil
+	}
+	m, err := strconv.Atoi(*marker)
+	if err != nil || strconv.Itoa(m) != *marker {
+		return nil
+	}
+	p := a.pages[m]
+	delete(a.pages, m)
+	return p
+}
+
+// stop cancels the pages still being fetched and waits for them.
+func (a *pagesAhead) stop() {
+	for _, p := range a.pages {
+		p.cancel()
+	}
+	a.wg.Wait()
 }
 
 // Upload is an incomplete multipart upload as the server lists it.

@@ -54,7 +54,7 @@ func BenchmarkListAllParts10000(b *testing.B) {
 			})
 			b.ReportAllocs()
 			for b.Loop() {
-				ps, err := ListAllParts(context.Background(), client, "b", "k", "u")
+				ps, err := ListAllParts(context.Background(), client, "b", "k", "u", parts)
 				if err != nil || len(ps) != parts {
 					b.Fatal(len(ps), err)
 				}

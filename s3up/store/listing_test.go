@@ -156,7 +156,7 @@ func (s *partsStore) ListParts(_ context.Context, in *s3.ListPartsInput, _ ...fu
 // with or without NextPartNumberMarker, every part once and in order.
 func TestListAllPartsPaginates(t *testing.T) {
 	for _, s := range []*partsStore{{parts: 10000, page: 1000}, {parts: 2500, page: 100, noMarker: true}, {parts: 3, page: 1000}} {
-		got, err := ListAllParts(context.Background(), s, "b", "k", "u")
+		got, err := ListAllParts(context.Background(), s, "b", "k", "u", 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,9 @@ import (
 //
 // ListParts: an upload may list several entries for one part number
 // (SeaweedFS keeps every upload of a part, ordered by ETag, and Complete
-// takes the one it names); resume.Reconcile considers all of them. Some
+// takes the one it names); resume.Reconcile considers all of them. SeaweedFS
+// skips parts when an upload holding part 10000 is listed in pages smaller
+// than the upload, so ListAllParts leaves MaxParts to the store. Some
 // stores omit NextPartNumberMarker (ListAllParts uses the last part number)
 // and some answer a bare 404 for an upload that exists (UploadGone says
 // such an answer is not certain).
