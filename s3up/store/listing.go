@@ -164,17 +164,17 @@ func (a *pagesAhead) move(marker string) {
 	if err != nil {
 		from = a.expect // not a number: no page ahead
 	}
-	want := map[int]bool{}
-	for m := from; m < a.expect && len(want) < partPagesAhead; m += a.span {
-		want[m] = true
+	want := func(m int) bool {
+		d := m - from
+		return m < a.expect && d >= 0 && d%a.span == 0 && d/a.span < partPagesAhead
 	}
 	for m, p := range a.pages {
-		if !want[m] {
+		if !want(m) {
 			p.cancel()
 			delete(a.pages, m)
 		}
 	}
-	for m := from; want[m]; m += a.span {
+	for m := from; want(m); m += a.span {
 		if a.pages[m] != nil {
 			continue
 		}
