@@ -101,6 +101,63 @@
 // journal, so a source edited in place is never completed as a mix of old and new bytes. Server parts numbered outside the plan are
 // reported in Reconciliation.Extra and never completed.
 //
+// # The tree journal
+//
+// A tree upload (put -r) keeps one journal per destination (endpoint, bucket, prefix): for each
+// file it stored, the key, the file's size and mtime when it was read, and the object's ETag. The
+// next run skips a file when the listing shows an object of that ETag and the file still has
+// that size and mtime: no request per file. The journal only saves work: a record spares a
+// request only when all three agree, so a lost, stale or damaged record costs a HeadObject,
+// never a wrong skip. It is read in key order, merged with the walk and the bucket's listing
+// (both in the same byte order), so a run of 10 M files never holds 10 M records.
+//
+// TreeJournalPath names it: "trees/<20 hex digits>.jsonl" in the state directory, a hash of the
+// destination. That name is version 1's journal, and its lock is that name + ".lock" in every
+// version, so an old and a new s3up never run one tree at once. Version 2 keeps, next to it:
+//
+//	<hash>.tree        the sorted journal: every record, by key
+//	<hash>.<n>.pending the log of run number n: records in the order files were stored
+//	<hash>.jsonl       a version-1 journal, until a run has merged it
+//
+// Each file starts with a JSON header line naming the version, the kind and the destination:
+//
+//	{"tree_version":2,"kind":"sorted","endpoint":"…","bucket":"b","prefix":"nightly/","merged":7}
+//
+// then binary blocks: uvarint(n), n bytes of records, CRC-32C of those bytes (4 bytes, big
+// endian). A block is about 64 KiB and checked whole before any record in it is used. A record
+// is uvarint(bytes shared with the previous key of its block), uvarint(length of the rest), the
+// rest of the key, varint(size), varint(mtime, Unix nanoseconds), and the ETag: 0x01 and 16
+// bytes for the usual `"<32 lowercase hex>"`, else 0x00, uvarint(length) and the ETag verbatim.
+// Keys are bytes, exactly: no normalisation, any byte allowed. The sorted journal's keys
+// strictly increase across blocks, and it ends with uvarint(0) and uvarint(number of records);
+// a reader that finds damage (a checksum, the order, a short file, a wrong count) uses the
+// records before it and reports ErrTreeCorrupt. A pending log has no end: it stops wherever its
+// run stopped, and a torn last block is ignored.
+//
+// A run: OpenTree locks, removes what a crash left (a replacement never renamed; logs numbered
+// up to the sorted journal's "merged", which it already holds) and picks the next log number.
+// Records reads the journal as it was opened, in key order: the sorted journal a block at a
+// time, merged with what is not sorted yet (a version-1 journal, the logs of runs that were
+// killed or released before their Close) sorted by a Sorter within its budget (16 MiB by
+// default, spilling to TreeOptions.TempDir). A log's record replaces the sorted journal's, a
+// later log's an earlier one's, and within a version-1 journal the later line wins, as it did.
+// Put appends to the run's log a block at a time, without fsync. Seen records, in increasing
+// order, the keys of the files the run found (in a temporary file, not in memory). CloseSeen
+// writes a new sorted journal, holding for each key seen its newest record, to a temporary
+// file; it syncs it, renames it over "<hash>.tree" with merged = the run's number, syncs the
+// directory, and only then removes the logs and the version-1 journal (and syncs again, so a
+// version-1 journal cannot come back). A crash or a failure at any point leaves the old sorted
+// journal and every log, and the next run merges them: nothing is lost but what a crash did
+// not flush. Release leaves the run's log for the next run. Close(keep) is CloseSeen with a
+// predicate, called once per key in increasing order; Get and ReadTree load every record into
+// a map, for callers that do not read in order yet.
+//
+// A version-1 journal (JSON lines: the header {"tree_version":1,…}, then {"k":…,"s":…,"m":…,
+// "e":…} per record, in the order stored, a later line replacing an earlier one, a torn last
+// line ignored) is read through the sort by the first run of this version, which writes it out
+// sorted at its Close and removes it. A dry run reads it as it is. Older versions of s3up ignore
+// a version-2 journal and start afresh.
+//
 // What this package does not decide: NoSuchUpload (the upload was completed or aborted behind
 // our back) and the final object check belong to the engine, which talks to the server.
 package resume

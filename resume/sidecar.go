@@ -45,7 +45,7 @@ func DefaultStateDir() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil || home == "" {
-		return "", fmt.Errorf("no state directory: set XDG_STATE_HOME or HOME, or pass --state-dir (%v)", err)
+		return "", fmt.Errorf("no state directory: set XDG_STATE_HOME or HOME, or choose one (%w)", err)
 	}
 	return filepath.Join(home, ".local", "state", "s3up"), nil
 }
