@@ -146,14 +146,14 @@ func (f *Fake) checkBody(op string, data []byte, contentMD5 *string, fields sumF
 	if len(given) > 1 {
 		return sum{}, APIError(op, http.StatusBadRequest, "InvalidRequest", msgMultipleSums)
 	}
-	if contentMD5 != nil {
-		want, err := base64.StdEncoding.DecodeString(*contentMD5)
-		if err != nil || len(want) != md5.Size {
-			return sum{}, APIError(op, http.StatusBadRequest, "InvalidDigest", msgInvalidDigest)
-		}
-		if got := md5.Sum(data); string(got[:]) != string(want) {
-			return sum{}, APIError(op, http.StatusBadRequest, "BadDigest", msgBadDigest)
-		}
+	if err := f.checkMD5(op, data, contentMD5); err != nil {
+		return sum{}, err
+	}
+	if f.cfg.ownSum != "" {
+		return sum{alg: f.cfg.ownSum, value: checksumOf(f.cfg.ownSum, data)}, nil
+	}
+	if f.cfg.ignoreSums {
+		return sum{}, nil
 	}
 	if len(given) == 0 {
 		if alg == "" {
@@ -175,6 +175,21 @@ func (f *Fake) checkBody(op string, data []byte, contentMD5 *string, fields sumF
 			fmt.Sprintf("The %s you specified did not match the calculated checksum.", g.alg))
 	}
 	return g, nil
+}
+
+// checkMD5 verifies a Content-MD5 value (unless [IgnoreContentMD5]).
+func (f *Fake) checkMD5(op string, data []byte, contentMD5 *string) error {
+	if contentMD5 == nil {
+		return nil
+	}
+	want, err := base64.StdEncoding.DecodeString(*contentMD5)
+	if err != nil || len(want) != md5.Size {
+		return APIError(op, http.StatusBadRequest, "InvalidDigest", msgInvalidDigest)
+	}
+	if got := md5.Sum(data); string(got[:]) != string(want) && !f.cfg.ignoreMD5 {
+		return APIError(op, http.StatusBadRequest, "BadDigest", msgBadDigest)
+	}
+	return nil
 }
 
 // sumsOf returns the checksum fields of v, a pointer to an SDK struct with

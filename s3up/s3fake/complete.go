@@ -91,7 +91,7 @@ func (f *Fake) completedParts(u *upload, in *s3.CompleteMultipartUploadInput) ([
 		}
 		last = *cp.PartNumber
 	}
-	checksums := u.alg != "" && !f.cfg.hideChecksums
+	checksums := u.alg != "" && !f.cfg.hideChecksums && f.cfg.ownSum == ""
 	parts := make([]*part, len(named))
 	for i, cp := range named {
 		n := *cp.PartNumber
@@ -177,7 +177,7 @@ func (f *Fake) checkObjectSum(u *upload, in *s3.CompleteMultipartUploadInput, ob
 	if unsupported {
 		return APIError(op, http.StatusNotImplemented, "NotImplemented", msgUnsupportedAlgo)
 	}
-	if len(given) == 0 || f.cfg.hideChecksums {
+	if len(given) == 0 || f.cfg.hideChecksums || f.cfg.ownSum != "" {
 		return nil
 	}
 	if len(given) > 1 {

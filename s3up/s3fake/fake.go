@@ -125,6 +125,12 @@ func run[O any](f *Fake, ctx context.Context, r request, apply func(body []byte)
 		if body, err = f.readBody(r.op, r.body, r.length); err != nil {
 			return nil, err
 		}
+		if fault.kind == corrupt && len(body) > 0 {
+			f.mu.Lock()
+			i, bit := f.rng.IntN(len(body)), f.rng.IntN(8)
+			f.mu.Unlock()
+			body[i] ^= 1 << bit
+		}
 	}
 	if fault.refuses() {
 		return nil, fault.error(r.op)

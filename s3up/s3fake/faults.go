@@ -49,6 +49,7 @@ const (
 	loseRequest
 	loseAnswer
 	loseAnswerRetried
+	corrupt
 )
 
 // A Fault is a failure injected into one call of an operation, queued with
@@ -98,6 +99,14 @@ var (
 	// IfNoneMatch "*" stores the object and then fails with
 	// PreconditionFailed. The body counts twice in [Fake.BytesReceived].
 	LoseAnswerRetried = Fault{kind: loseAnswerRetried, name: "LoseAnswerRetried"}
+
+	// Corrupt: the request body arrives with one bit flipped (at a position
+	// drawn from the fake's generator), as bytes damaged on the way do; the
+	// store then checks and stores what arrived. A store that checks the
+	// body's checksum or Content-MD5 refuses it (BadDigest or the checksum
+	// error code); one that does not ([IgnoreChecksums],
+	// [IgnoreContentMD5]) stores the damaged bytes.
+	Corrupt = Fault{kind: corrupt, name: "Corrupt"}
 )
 
 // AfterBody returns a copy of a refusing fault ([Refuse], [RefuseAPI],

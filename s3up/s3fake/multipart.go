@@ -1,6 +1,7 @@
 package s3fake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -93,10 +94,14 @@ func (f *Fake) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipart
 		if in.ChecksumAlgorithm != "" && !supported(in.ChecksumAlgorithm) {
 			return nil, APIError(op, http.StatusNotImplemented, "NotImplemented", msgUnsupportedAlgo)
 		}
+		alg := in.ChecksumAlgorithm
+		if f.cfg.ownSum != "" {
+			alg, typ = f.cfg.ownSum, types.ChecksumTypeComposite
+		}
 		f.seq++
 		u := &upload{
 			id: f.newUploadID(), key: key, initiated: f.now(), seq: f.seq,
-			alg: in.ChecksumAlgorithm, typ: typ,
+			alg: alg, typ: typ,
 			hdr: newHeaders(in.ContentType, in.CacheControl, in.ContentDisposition, in.ContentEncoding,
 				in.ContentLanguage, in.Expires, in.Metadata, in.StorageClass),
 			parts: map[int32][]*part{},
@@ -152,7 +157,7 @@ func (f *Fake) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...func
 		if n := aws.ToInt32(in.PartNumber); n < 1 || n > MaxParts {
 			return nil, APIError(op, http.StatusBadRequest, "InvalidArgument", msgPartNumber)
 		}
-		if f.cfg.hideChecksums {
+		if f.cfg.hideChecksums || f.cfg.ownSum != "" {
 			return u, nil
 		}
 		sent := in.ChecksumAlgorithm
@@ -188,6 +193,10 @@ func (f *Fake) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...func
 			s = sum{}
 		}
 		n := *in.PartNumber
+		if old := u.parts[n]; f.cfg.noPartReplace && len(old) > 0 && !bytes.Equal(old[len(old)-1].data, data) {
+			return nil, APIError(op, http.StatusNotImplemented, "NotImplemented",
+				fmt.Sprintf("part %d has already been streamed to the backend and cannot be replaced with different contents", n))
+		}
 		p := &part{number: n, data: data, etag: f.etag(data), sum: s, modified: f.now()}
 		if f.cfg.partVersions {
 			vs := append(u.parts[n], p)

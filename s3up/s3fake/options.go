@@ -2,6 +2,8 @@ package s3fake
 
 import (
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // DefaultMinPartSize is AWS S3's minimum size of every part but the last of
@@ -21,6 +23,10 @@ type settings struct {
 	minPartSize    int64
 	checksumCode   string
 	hideChecksums  bool
+	ignoreSums     bool
+	ignoreMD5      bool
+	ownSum         types.ChecksumAlgorithm
+	noPartReplace  bool
 	opaqueETags    bool
 	partVersions   bool
 	omitNextMarker bool
@@ -58,6 +64,32 @@ func ChecksumErrorCode(code string) Option { return func(s *settings) { s.checks
 // checksum, CreateMultipartUpload and ListParts no checksum algorithm or
 // type, and CompleteMultipartUpload requires no part checksums.
 func HideChecksums() Option { return func(s *settings) { s.hideChecksums = true } }
+
+// IgnoreChecksums makes the fake behave as a gateway that accepts any
+// x-amz-checksum-* value without checking it: the values are neither
+// verified against the body nor stored, and no answer shows a checksum (as
+// [HideChecksums]). A body damaged on the way is stored as it arrived.
+func IgnoreChecksums() Option {
+	return func(s *settings) { s.hideChecksums, s.ignoreSums = true, true }
+}
+
+// IgnoreContentMD5 makes the fake accept any Content-MD5 without checking
+// it, as some gateways do.
+func IgnoreContentMD5() Option { return func(s *settings) { s.ignoreMD5 = true } }
+
+// OwnChecksum makes the fake compute alg of every part and object whatever
+// algorithm the request asked for or sent: checksums sent are not verified,
+// every answer shows the checksum of alg (an object's as a COMPOSITE), and
+// CompleteMultipartUpload requires no part checksums. Some stores answer a
+// CRC32 where CRC32C was asked.
+func OwnChecksum(alg types.ChecksumAlgorithm) Option { return func(s *settings) { s.ownSum = alg } }
+
+// NoPartReplace makes UploadPart refuse a part number already stored with
+// other bytes (501 NotImplemented "part N has already been streamed to the
+// backend and cannot be replaced with different contents"), as rclone's
+// serve s3 does when it streams parts to its backend; the same bytes again
+// are accepted.
+func NoPartReplace() Option { return func(s *settings) { s.noPartReplace = true } }
 
 // OpaqueETags makes every part and object ETag a random 32-digit hex string
 // instead of the MD5 of its bytes, as GCS, Tencent COS and SSE-KMS objects

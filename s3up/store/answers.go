@@ -6,9 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -22,6 +26,7 @@ type answer struct {
 	kind  error  // the kind Classify attaches
 	retry bool   // the SDK's retryer sends the request again
 	hint  string // what the user should do, appended by Describe ("" for none)
+	hints []Hint // the settings it names, for programs that name them their own way (Hints)
 }
 
 // answers is the one table of store error codes: Classify and the retryer
@@ -29,22 +34,22 @@ type answer struct {
 // Codes not listed fall back on the HTTP status (403: access; anything else:
 // transient, after the SDK's own retry rules).
 var answers = map[string]answer{
-	"NoSuchBucket": {kind: ErrNoBucket, hint: "create the bucket first, or check the name and --endpoint"},
+	"NoSuchBucket": {kind: ErrNoBucket, hint: "create the bucket first, or check its name and the endpoint", hints: []Hint{HintEndpoint}},
 
-	"AccessDenied":                 {kind: ErrAccess, hint: accessHint},
-	"AllAccessDisabled":            {kind: ErrAccess, hint: accessHint},
-	"AccountProblem":               {kind: ErrAccess, hint: accessHint},
-	"InvalidAccessKeyId":           {kind: ErrAccess, hint: "the access key is unknown to this store: check AWS_ACCESS_KEY_ID, --profile and --endpoint"},
-	"SignatureDoesNotMatch":        {kind: ErrAccess, hint: "the secret key does not match the access key: check AWS_SECRET_ACCESS_KEY and --profile"},
+	"AccessDenied":                 {kind: ErrAccess, hint: accessHint, hints: []Hint{HintCredentials}},
+	"AllAccessDisabled":            {kind: ErrAccess, hint: accessHint, hints: []Hint{HintCredentials}},
+	"AccountProblem":               {kind: ErrAccess, hint: accessHint, hints: []Hint{HintCredentials}},
+	"InvalidAccessKeyId":           {kind: ErrAccess, hint: "the access key is unknown to this store", hints: []Hint{HintAccessKey, HintEndpoint}},
+	"SignatureDoesNotMatch":        {kind: ErrAccess, hint: "the secret key does not match the access key", hints: []Hint{HintSecretKey}},
 	"InvalidToken":                 {kind: ErrAccess, hint: "the session token is not valid: renew the credentials"},
 	"ExpiredToken":                 {kind: ErrAccess, hint: "the credentials expired: renew them (a new session token, aws sso login)"},
 	"TokenRefreshRequired":         {kind: ErrAccess, hint: "the credentials expired: renew them (a new session token, aws sso login)"},
-	"InvalidSecurity":              {kind: ErrAccess, hint: accessHint},
-	"AuthorizationHeaderMalformed": {kind: ErrAccess, hint: "the region does not match the bucket's: pass --region"},
-	"XAdminUserNotFound":           {kind: ErrAccess, hint: "the access key is unknown to this store: check AWS_ACCESS_KEY_ID"}, // versitygw
+	"InvalidSecurity":              {kind: ErrAccess, hint: accessHint, hints: []Hint{HintCredentials}},
+	"AuthorizationHeaderMalformed": {kind: ErrAccess, hint: "the region does not match the bucket's", hints: []Hint{HintRegion}},
+	"XAdminUserNotFound":           {kind: ErrAccess, hint: "the access key is unknown to this store", hints: []Hint{HintAccessKey}}, // versitygw
 	"RequestTimeTooSkewed":         {kind: ErrAccess, hint: "this machine's clock is too far from the store's: fix the clock (NTP)"},
-	"KMS.DisabledException":        {kind: ErrAccess, hint: "the KMS key is disabled: enable it or choose another --sse-kms-key-id"},
-	"KMS.NotFoundException":        {kind: ErrAccess, hint: "the KMS key does not exist: check --sse-kms-key-id"},
+	"KMS.DisabledException":        {kind: ErrAccess, hint: "the KMS key is disabled: enable it or choose another", hints: []Hint{HintKMSKey}},
+	"KMS.NotFoundException":        {kind: ErrAccess, hint: "the KMS key does not exist", hints: []Hint{HintKMSKey}},
 	"KMS.KMSInvalidStateException": {kind: ErrAccess, hint: "the KMS key cannot be used now: check its state"},
 
 	"InvalidBucketName":                  {kind: ErrBadInput},
@@ -54,12 +59,12 @@ var answers = map[string]answer{
 	"NotImplemented":                     {kind: ErrBadInput},
 	"EntityTooLarge":                     {kind: ErrBadInput},
 	"MetadataTooLarge":                   {kind: ErrBadInput},
-	"InvalidStorageClass":                {kind: ErrBadInput, hint: "this store does not offer that --storage-class"},
-	"InvalidEncryptionAlgorithmError":    {kind: ErrBadInput, hint: "check --sse"},
-	"PermanentRedirect":                  {kind: ErrBadInput, hint: "the bucket is in another region: pass --region or the right --endpoint"},
+	"InvalidStorageClass":                {kind: ErrBadInput, hint: "this store does not offer that storage class", hints: []Hint{HintStorageClass}},
+	"InvalidEncryptionAlgorithmError":    {kind: ErrBadInput, hint: "the server-side encryption asked for is not known", hints: []Hint{HintSSE}},
+	"PermanentRedirect":                  {kind: ErrBadInput, hint: "the bucket is in another region", hints: []Hint{HintRegion, HintEndpoint}},
 	"AuthorizationQueryParametersError":  {kind: ErrBadInput},
-	"IllegalLocationConstraintException": {kind: ErrBadInput, hint: "the bucket is in another region: pass --region"},
-	"ObjectLockConfigurationMissing":     {kind: ErrBadInput, hint: "the bucket has no Object Lock: --retention-mode and --legal-hold need a bucket created with Object Lock"},
+	"IllegalLocationConstraintException": {kind: ErrBadInput, hint: "the bucket is in another region", hints: []Hint{HintRegion}},
+	"ObjectLockConfigurationMissing":     {kind: ErrBadInput, hint: "the bucket has no Object Lock: a retention or legal hold needs a bucket created with Object Lock", hints: []Hint{HintObjectLock}},
 	"InvalidRetentionPeriod":             {kind: ErrBadInput},
 	"PreconditionFailed":                 {kind: ErrBadInput},
 
@@ -72,6 +77,7 @@ var answers = map[string]answer{
 	"InvalidDigest":               {kind: ErrTransient, retry: true}, // Garage: part checksum mismatch
 	"PartETagMismatch":            {kind: ErrTransient, retry: true}, // s3up's own, see WithETagCheck
 	"PartCRC64Mismatch":           {kind: ErrTransient, retry: true}, // s3up's own, see WithNativeCRC64Check
+	"PartChecksumMismatch":        {kind: ErrTransient, retry: true}, // s3up's own, see WithAnswerChecksumCheck
 	"IncompleteBody":              {kind: ErrTransient, retry: true},
 	// The server failed with a code rather than a 5xx status.
 	"InternalError":      {kind: ErrTransient, retry: true},
@@ -87,7 +93,7 @@ var answers = map[string]answer{
 	"NoSuchUpload":     {kind: ErrTransient},
 }
 
-const accessHint = "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, --profile, and the bucket policy"
+const accessHint = "check the credentials and the bucket policy"
 
 // retryableCodes are the codes of answers the SDK must retry; its defaults
 // cover throttling and 5xx statuses, not these.
@@ -246,6 +252,10 @@ func Describe(err error) string {
 }
 
 func describeInner(err error) string {
+	var un *UnsupportedError
+	if errors.As(err, &un) {
+		return un.Error()
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		msg := ae.ErrorMessage()
@@ -258,17 +268,13 @@ func describeInner(err error) string {
 		}
 		return s
 	}
-	if p := tlsProblem(err); p != "" {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			if u, perr := url.Parse(ue.URL); perr == nil {
-				return fmt.Sprintf("cannot connect to %s://%s: %s", u.Scheme, u.Host, p)
-			}
-		}
-		return "cannot connect: " + p
-	}
 	if noCredentials(err) {
-		return "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile)"
+		// Before the network: a credential chain that could not reach the
+		// metadata service is a credentials problem, not the store's.
+		return "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile)"
+	}
+	if p, ok := Network(err); ok {
+		return p.String()
 	}
 	var oe *smithy.OperationError
 	if errors.As(err, &oe) {
@@ -281,4 +287,123 @@ func describeInner(err error) string {
 		return s
 	}
 	return err.Error()
+}
+
+// Kinds of network problems (NetProblem.Kind).
+const (
+	NetRefused     = "refused"     // nothing listens at the address
+	NetDNS         = "dns"         // the host name does not resolve
+	NetTLS         = "tls"         // the TLS handshake failed (certificate, a plain-HTTP server)
+	NetTimeout     = "timeout"     // no answer in time, or a stalled connection
+	NetUnreachable = "unreachable" // no route to the host or network
+	NetReset       = "reset"       // the connection broke while in use
+)
+
+// NetProblem is a failure to reach the store, in plain words.
+type NetProblem struct {
+	Kind     string // Net*
+	Endpoint string // scheme://host[:port] the request went to, without credentials, path or query; "" if unknown
+	Proxy    string // the proxy's address, when the failure was reaching the proxy
+	Cause    string // what happened: "connection refused", "the host name s3.example is not found (DNS)"
+}
+
+// String is the problem as one line: "cannot connect to
+// http://127.0.0.1:1: connection refused".
+func (p NetProblem) String() string {
+	where := p.Endpoint
+	if where == "" {
+		where = "the store"
+	}
+	if p.Proxy != "" {
+		where += " through the proxy " + p.Proxy
+	}
+	switch p.Kind {
+	case NetTimeout:
+		return "no answer from " + where + ": " + p.Cause
+	case NetReset:
+		return "the connection to " + where + " broke: " + p.Cause
+	}
+	return "cannot connect to " + where + ": " + p.Cause
+}
+
+// Network reports whether err is a failure to reach the store (refused,
+// unknown host, TLS, timeout, unreachable, reset) and describes it. An
+// answer of the store (an API error) is not one, nor is a cancellation or
+// the caller's own deadline.
+func Network(err error) (NetProblem, bool) {
+	var ae smithy.APIError
+	if err == nil || errors.As(err, &ae) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		noCredentials(err) { // the credential chain could not reach its source: no store was asked
+		return NetProblem{}, false
+	}
+	p := NetProblem{}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			p.Endpoint = u.Scheme + "://" + u.Host // url.Parse keeps user-info out of Host
+		}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "proxyconnect" {
+		p.Proxy = "(HTTPS_PROXY / HTTP_PROXY)"
+		var inner *net.OpError
+		if errors.As(op.Err, &inner) && inner.Addr != nil {
+			p.Proxy = inner.Addr.String()
+		}
+	}
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case tlsProblem(err) != "":
+		p.Kind, p.Cause = NetTLS, tlsProblem(err)
+	case errors.As(err, &dns):
+		p.Kind = NetDNS
+		if dns.IsNotFound {
+			p.Cause = fmt.Sprintf("the host name %s is not found (DNS)", dns.Name)
+		} else {
+			p.Cause = fmt.Sprintf("the host name %s could not be looked up (DNS: %s)", dns.Name, dns.Err)
+		}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		p.Kind, p.Cause = NetRefused, "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		p.Kind, p.Cause = NetUnreachable, "no route to the host"
+	case errors.Is(err, syscall.ENETUNREACH):
+		p.Kind, p.Cause = NetUnreachable, "the network is unreachable"
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		p.Kind, p.Cause = NetTimeout, "the connection timed out"
+	case errors.Is(err, syscall.ECONNRESET):
+		p.Kind, p.Cause = NetReset, "connection reset by the other end"
+	case errors.Is(err, syscall.EPIPE):
+		p.Kind, p.Cause = NetReset, "the other end closed the connection while the request was sent"
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		p.Kind, p.Cause = NetReset, "the other end closed the connection"
+	case op != nil && op.Op == "remote error": // a TLS alert from the server
+		p.Kind, p.Cause = NetTLS, "the TLS handshake failed ("+op.Err.Error()+")"
+	default:
+		return NetProblem{}, false
+	}
+	return p, true
+}
+
+// RetryCause is why an attempt failed, in a few words, for a retry notice:
+// "connection refused", "503 SlowDown", "InternalError".
+func RetryCause(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if st := HTTPStatus(err); st != 0 {
+			return fmt.Sprintf("%d %s", st, ae.ErrorCode())
+		}
+		return ae.ErrorCode()
+	}
+	if p, ok := Network(err); ok {
+		return p.Cause
+	}
+	if st := HTTPStatus(err); st != 0 {
+		return fmt.Sprintf("%d %s", st, http.StatusText(st))
+	}
+	s := describeInner(err)
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
 }

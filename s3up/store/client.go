@@ -73,11 +73,15 @@ type Client struct {
 	// long to start (CompleteMultipartUpload): an HTTP client whose stall
 	// timer allows CompleteWait for the first byte.
 	longWait []func(*s3.Options)
+	sdk      bool
 }
 
 // SDK reports whether requests go through the SDK's own HTTP stack, where
 // per-call middleware such as WithTrailer applies (not a stand-in S3API).
 func (c *Client) SDK() bool {
+	if c.sdk {
+		return true
+	}
 	_, ok := c.API.(*s3.Client)
 	return ok
 }
@@ -95,15 +99,7 @@ func (c *Client) LongWait() []func(*s3.Options) { return c.longWait }
 // CRC trailers recent SDKs add by default; s3up sets each part's checksum
 // itself.
 func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
-	if cc.MaxAttempts == 0 {
-		cc.MaxAttempts = DefaultMaxAttempts
-	}
-	if cc.StallTimeout == 0 {
-		cc.StallTimeout = DefaultStallTimeout
-	}
-	if cc.Concurrency <= 0 {
-		cc.Concurrency = 4
-	}
+	cc = cc.withDefaults()
 	endpoint := cc.Endpoint
 	if endpoint == "" {
 		endpoint = firstEnv("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
@@ -116,22 +112,7 @@ func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
 		config.WithHTTPClient(buildHTTP(cc.StallTimeout, cc.Concurrency)),
 		config.WithLogger(logger),
 		config.WithClientLogMode(cc.LogMode),
-		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
-		config.WithRetryer(func() aws.Retryer {
-			// Adaptive mode: throttling answers (503 SlowDown, 429) slow the
-			// whole client down, not just the part that saw them. No retry
-			// quota: a long upload over a bad link must not run out of
-			// retries globally; MaxAttempts bounds each request instead.
-			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = cc.MaxAttempts
-					so.MaxBackoff = maxBackoff
-					so.RateLimiter = ratelimit.None
-					so.Retryables = retryables(so.Retryables)
-				})
-			})
-		}),
+		config.WithRetryer(cc.retryer),
 	}
 	if cc.Region != "" {
 		opts = append(opts, config.WithRegion(cc.Region))
@@ -143,12 +124,101 @@ func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: load AWS configuration: %w", ErrBadInput, err)
 	}
+	cc.Endpoint = endpoint
+	return fromConfig(cfg, cc)
+}
+
+// FromConfig builds a Client from an aws.Config the caller loaded (its
+// credentials, region, HTTP client, retryer). What the configuration leaves
+// open gets s3up's choices: with no Retryer, s3up's (adaptive, cc's
+// MaxAttempts, no retry quota); an HTTP client the SDK built
+// (awshttp.BuildableClient, what config.LoadDefaultConfig makes, with
+// AWS_CA_BUNDLE and proxies) gets s3up's connection pool and stall timeout
+// (cc.StallTimeout); a client of another type is used as it is. The
+// endpoint is cc.Endpoint, else cfg.BaseEndpoint, else AWS's. Request and
+// response checksums are computed only where an operation requires them:
+// s3up sets each part's checksum itself. cc's Region, Profile and Logger
+// are not used (the configuration has its own). optFns change the S3
+// client's options after s3up's (a BaseEndpoint, UsePathStyle).
+func FromConfig(cfg aws.Config, cc ClientConfig, optFns ...func(*s3.Options)) (*Client, error) {
+	cc = cc.withDefaults()
+	if cfg.Retryer == nil {
+		cfg.Retryer = cc.retryer
+	}
+	switch hc := cfg.HTTPClient.(type) {
+	case nil:
+		cfg.HTTPClient = buildHTTP(cc.StallTimeout, cc.Concurrency)
+	case *awshttp.BuildableClient:
+		cfg.HTTPClient = tuneHTTP(hc, cc.StallTimeout, cc.Concurrency)
+	}
+	return fromConfig(cfg, cc, optFns...)
+}
+
+// FromS3 wraps an existing S3 client. The client keeps its own retryer and
+// HTTP client; s3up adds, call by call, what it needs (retry notices, the
+// checksums it sets itself, Accept-Encoding kept out of the signature) and,
+// where the client's HTTP client is one the SDK built, its stall timeout
+// (DefaultStallTimeout). Endpoint, region and path style are the client's;
+// an endpoint that is not an http:// or https:// URL is an error.
+func FromS3(c *s3.Client) (*Client, error) {
+	o := c.Options()
+	info, err := infoOf(o)
+	if err != nil {
+		return nil, err
+	}
+	call := []func(*s3.Options){tuneOptions}
+	var slow []func(*s3.Options)
+	if bc, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
+		tuned := tuneHTTP(bc, DefaultStallTimeout, 0)
+		slowHC := bc.WithTransportOptions(func(tr *http.Transport) { tr.DialContext = stallDialer(CompleteWait) })
+		call = append(call, func(o *s3.Options) { o.HTTPClient = tuned })
+		slow = []func(*s3.Options){func(o *s3.Options) { o.HTTPClient = slowHC }}
+	}
+	return &Client{API: withCallOptions{c: c, opts: call}, Info: info, longWait: slow, sdk: true}, nil
+}
+
+func (cc ClientConfig) withDefaults() ClientConfig {
+	if cc.MaxAttempts == 0 {
+		cc.MaxAttempts = DefaultMaxAttempts
+	}
+	if cc.StallTimeout == 0 {
+		cc.StallTimeout = DefaultStallTimeout
+	}
+	if cc.Concurrency <= 0 {
+		cc.Concurrency = 4
+	}
+	return cc
+}
+
+// retryer is s3up's retryer. Adaptive mode: throttling answers (503
+// SlowDown, 429) slow the whole client down, not just the part that saw
+// them. No retry quota: a long upload over a bad link must not run out of
+// retries globally; MaxAttempts bounds each request instead.
+func (cc ClientConfig) retryer() aws.Retryer {
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+			so.MaxAttempts = cc.MaxAttempts
+			so.MaxBackoff = maxBackoff
+			so.RateLimiter = ratelimit.None
+			so.Retryables = retryables(so.Retryables)
+		})
+	})
+}
+
+// fromConfig builds the S3 client of cfg for cc.Endpoint (else
+// cfg.BaseEndpoint, an endpoint_url from a shared config profile or the
+// caller's), with s3up's middleware, then optFns.
+func fromConfig(cfg aws.Config, cc ClientConfig, optFns ...func(*s3.Options)) (*Client, error) {
+	cfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
+	endpoint := cc.Endpoint
 	if endpoint == "" && cfg.BaseEndpoint != nil {
-		endpoint = *cfg.BaseEndpoint // endpoint_url from a shared config profile
+		endpoint = *cfg.BaseEndpoint
 	}
+	var err error
 	if endpoint != "" {
 		if endpoint, err = NormalizeEndpoint(endpoint); err != nil {
 			return nil, err
@@ -158,16 +228,19 @@ func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
 	if cc.PathStyle != nil {
 		pathStyle = *cc.PathStyle
 	}
-	info := ClientInfo{Endpoint: endpoint, Region: cfg.Region, PathStyle: pathStyle,
-		TLS: endpoint == "" || strings.HasPrefix(endpoint, "https://")}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+	fns := append([]func(*s3.Options){func(o *s3.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.UsePathStyle = pathStyle
-		o.APIOptions = append(o.APIOptions, unsignedAcceptEncoding)
-	})
-	c := &Client{API: client, Info: info}
+		tuneOptions(o)
+	}}, optFns...)
+	client := s3.NewFromConfig(cfg, fns...)
+	info, err := infoOf(client.Options())
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{API: client, Info: info, sdk: true}
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && cc.StallTimeout > 0 {
 		// A copy of the configured client (AWS_CA_BUNDLE and proxies
 		// included) whose stall timer allows CompleteWait.
@@ -175,6 +248,85 @@ func NewClient(ctx context.Context, cc ClientConfig) (*Client, error) {
 		c.longWait = []func(*s3.Options){func(o *s3.Options) { o.HTTPClient = slow }}
 	}
 	return c, nil
+}
+
+// infoOf describes a client from its options.
+func infoOf(o s3.Options) (ClientInfo, error) {
+	endpoint := aws.ToString(o.BaseEndpoint)
+	if endpoint != "" {
+		var err error
+		if endpoint, err = NormalizeEndpoint(endpoint); err != nil {
+			return ClientInfo{}, err
+		}
+	}
+	return ClientInfo{Endpoint: endpoint, Region: o.Region, PathStyle: o.UsePathStyle,
+		TLS: endpoint == "" || strings.HasPrefix(endpoint, "https://")}, nil
+}
+
+// tuneOptions adds s3up's middleware to an S3 client's options: the
+// Accept-Encoding header kept out of the signature, each call's retries
+// counted and reported to a notifier in the request's context
+// (WithRetryNotifier), and checksums only where an operation requires them.
+// Clients the SDK builds from the same configuration (the credential
+// chain's IMDS, STS, SSO) keep the plain retryer, whose waits are its own,
+// although their requests run within an S3 request's context.
+func tuneOptions(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, unsignedAcceptEncoding, countRetries)
+	o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	if r, ok := o.Retryer.(aws.RetryerV2); ok {
+		if _, done := r.(notifyingRetryer); !done {
+			o.Retryer = notifyingRetryer{r}
+		}
+	}
+}
+
+// withCallOptions is an existing S3 client whose every call gets opts
+// first (FromS3).
+type withCallOptions struct {
+	c    *s3.Client
+	opts []func(*s3.Options)
+}
+
+func (w withCallOptions) with(fns []func(*s3.Options)) []func(*s3.Options) {
+	return append(append([]func(*s3.Options){}, w.opts...), fns...)
+}
+
+func (w withCallOptions) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, fns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	return w.c.CreateMultipartUpload(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) UploadPart(ctx context.Context, in *s3.UploadPartInput, fns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	return w.c.UploadPart(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) ListParts(ctx context.Context, in *s3.ListPartsInput, fns ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
+	return w.c.ListParts(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, fns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	return w.c.CompleteMultipartUpload(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, fns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	return w.c.AbortMultipartUpload(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, fns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error) {
+	return w.c.ListMultipartUploads(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) HeadObject(ctx context.Context, in *s3.HeadObjectInput, fns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	return w.c.HeadObject(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) GetObject(ctx context.Context, in *s3.GetObjectInput, fns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return w.c.GetObject(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) PutObject(ctx context.Context, in *s3.PutObjectInput, fns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return w.c.PutObject(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, fns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	return w.c.ListObjectsV2(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, fns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	return w.c.DeleteObject(ctx, in, w.with(fns)...)
+}
+func (w withCallOptions) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, fns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
+	return w.c.DeleteObjects(ctx, in, w.with(fns)...)
 }
 
 // NormalizeEndpoint returns the canonical form of an endpoint URL, which is
@@ -209,10 +361,19 @@ func redactUserinfo(s string) string {
 }
 
 func buildHTTP(stall time.Duration, conc int) *awshttp.BuildableClient {
-	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		// One connection per in-flight part plus headroom for ListParts etc.
-		tr.MaxIdleConns = conc*2 + 4
-		tr.MaxIdleConnsPerHost = conc*2 + 4
+	return tuneHTTP(awshttp.NewBuildableClient(), stall, conc)
+}
+
+// tuneHTTP returns a copy of bc (its CA bundle, proxy and TLS settings
+// kept) with s3up's connection pool (for conc parts in flight; 0 keeps
+// bc's) and stall timeout.
+func tuneHTTP(bc *awshttp.BuildableClient, stall time.Duration, conc int) *awshttp.BuildableClient {
+	return bc.WithTransportOptions(func(tr *http.Transport) {
+		if conc > 0 {
+			// One connection per in-flight part plus headroom for ListParts etc.
+			tr.MaxIdleConns = conc*2 + 4
+			tr.MaxIdleConnsPerHost = conc*2 + 4
+		}
 		tr.WriteBufferSize = 128 << 10
 		tr.ReadBufferSize = 64 << 10
 		tr.DisableCompression = true

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 )
 
 // Error kinds the CLI must tell apart. Errors returned by s3up wrap exactly
@@ -25,10 +26,19 @@ var (
 	// ErrTransient: the upload failed for a reason a rerun may overcome
 	// (network, throttling, server errors after retries). State is kept.
 	ErrTransient = errors.New("temporary failure")
+	// ErrStreamFailed: a stream ended badly (its producer failed, or it
+	// ended at another size than expected). Its upload was aborted and its
+	// state removed: nothing of it is stored, there is nothing to resume;
+	// a rerun reads the stream anew.
+	ErrStreamFailed = errors.New("stream failed")
+	// ErrPartial: a tree run did part of its job: some files failed (or a
+	// directory could not be read, or a deletion was refused), the others
+	// were stored or are unchanged. A rerun retries what failed.
+	ErrPartial = errors.New("some files of the tree were not uploaded")
 )
 
 // Kinds lists every kind, for code that must find the one an error carries.
-var Kinds = []error{ErrBadInput, ErrAccess, ErrNoBucket, ErrState, ErrBusy, ErrVerify, ErrTransient}
+var Kinds = []error{ErrBadInput, ErrAccess, ErrNoBucket, ErrState, ErrBusy, ErrVerify, ErrTransient, ErrStreamFailed, ErrPartial}
 
 // UploadError carries the recovery data of a failed or interrupted upload.
 // An error whose chain holds an UploadError with a StatePath left resume
@@ -68,4 +78,27 @@ func KindOf(err error) error {
 		}
 	}
 	return nil
+}
+
+// UnsupportedError is a store that does not implement an operation s3up
+// needs for what was asked (ListParts, ListMultipartUploads): no retry or
+// rerun helps. It carries ErrBadInput.
+type UnsupportedError struct {
+	Op   string // the S3 operation, e.g. "ListMultipartUploads"
+	What string // what cannot be done without it
+	Err  error  // the store's answer
+}
+
+func (e *UnsupportedError) Error() string {
+	var ae interface{ ErrorCode() string }
+	answer := "it refused"
+	if errors.As(e.Err, &ae) {
+		answer = "it answered " + ae.ErrorCode()
+	}
+	return fmt.Sprintf("the store does not implement %s (%s): %s", e.Op, answer, e.What)
+}
+func (e *UnsupportedError) Unwrap() []error { return []error{e.Err, ErrBadInput} }
+
+func unsupported(op, what string, err error) error {
+	return &UnsupportedError{Op: op, What: what, Err: err}
 }

@@ -300,6 +300,14 @@ func listUploadPages(ctx context.Context, c S3API, bucket, prefix string) ([]Upl
 			noIDMarker = true
 			continue
 		}
+		if gone, certain := UploadGone(err); gone && certain && page == 0 {
+			// A gateway seen answering NoSuchUpload for a bucket with no
+			// upload at all: an empty list, not a failure.
+			return nil, nil
+		}
+		if err != nil && Unsupported(err) {
+			return nil, unsupported("ListMultipartUploads", "incomplete multipart uploads cannot be listed", err)
+		}
 		if err != nil {
 			return nil, err
 		}

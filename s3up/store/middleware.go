@@ -104,13 +104,17 @@ func (e *etagMismatchError) ErrorCode() string {
 	return "PartETagMismatch" // s3up's own code: the server accepted the part
 }
 func (e *etagMismatchError) ErrorMessage() string {
-	return fmt.Sprintf("the server stored part %d with ETag %s but the bytes sent have MD5 %s; "+
-		"they were damaged on the way (if this store's ETags are not MD5s use --checksum crc32c or md5, or --payload signed)",
-		e.part, e.etag, e.md5)
+	return fmt.Sprintf("the server stored part %d with ETag %s but the bytes sent have MD5 %s: they were damaged on the way", e.part, e.etag, e.md5)
 }
 func (e *etagMismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
 func (e *etagMismatchError) Unwrap() error                 { return ErrTransient }
 func (e *etagMismatchError) RetryableError() bool          { return true }
+
+// ETagMismatch returns the error of a part the store stored with an ETag
+// (an MD5) other than md5, the MD5 of the bytes sent.
+func ETagMismatch(part int32, etag string, md5 []byte) error {
+	return &etagMismatchError{part: part, etag: etag, md5: hex.EncodeToString(md5)}
+}
 
 // WithETagCheck makes UploadPart fail, retryably, when the server answers
 // with a plain-MD5 ETag other than want. ETags that are not plain MD5s are
@@ -215,6 +219,61 @@ func WithNativeCRC64Check(part int32, want uint64) func(*s3.Options) {
 					}
 					if n := nativeOfHeader(resp.Header); n.CRC64Header != "" && n.CRC64 != want {
 						return out, md, CRC64Mismatch(part, n.CRC64Header, n.CRC64, want)
+					}
+					return out, md, err
+				}), middleware.After)
+		})
+	}
+}
+
+// checksumMismatchError: the store answered a part with a checksum (of the
+// part's algorithm, or of one it computes whatever it is asked) other than
+// the one of the bytes sent: they were damaged on the way and the store did
+// not refuse them. It is retryable, so the SDK sends the part again.
+type checksumMismatchError struct {
+	part      int32
+	header    string
+	got, want string
+}
+
+func (e *checksumMismatchError) Error() string { return e.ErrorCode() + ": " + e.ErrorMessage() }
+func (e *checksumMismatchError) ErrorCode() string {
+	return "PartChecksumMismatch" // s3up's own code: the server accepted the part
+}
+func (e *checksumMismatchError) ErrorMessage() string {
+	return fmt.Sprintf("the store answered %s %s for part %d, the bytes sent have %s: they were damaged on the way", e.header, e.got, e.part, e.want)
+}
+func (e *checksumMismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
+func (e *checksumMismatchError) Unwrap() error                 { return ErrTransient }
+func (e *checksumMismatchError) RetryableError() bool          { return true }
+
+// ChecksumMismatch returns the error of a part the store answered with the
+// checksum got in header, while the bytes sent have want.
+func ChecksumMismatch(part int32, header, got, want string) error {
+	return &checksumMismatchError{part: part, header: header, got: got, want: want}
+}
+
+// WithAnswerChecksumCheck makes UploadPart or PutObject fail, retryably,
+// when the answer carries one of the checksum headers in want (by header
+// name, e.g. "x-amz-checksum-crc32") with another value than want's.
+// Headers the answer does not carry are not judged.
+func WithAnswerChecksumCheck(part int32, want map[string]string) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("s3upAnswerChecksumCheck",
+				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleDeserialize(ctx, in)
+					if err != nil {
+						return out, md, err
+					}
+					resp, ok := out.RawResponse.(*smithyhttp.Response)
+					if !ok || resp.StatusCode != 200 {
+						return out, md, err
+					}
+					for h, v := range want {
+						if got := resp.Header.Get(h); got != "" && got != v {
+							return out, md, ChecksumMismatch(part, h, got, v)
+						}
 					}
 					return out, md, err
 				}), middleware.After)

@@ -34,11 +34,40 @@ type Profile struct {
 	// each part and object (x-cos-hash-crc64ecma, x-oss-hash-crc64ecma), ""
 	// if none was seen.
 	NativeCRC64 string `json:"native_crc64,omitempty"`
+	// OwnChecksum is the flexible checksum the store computes of every part
+	// whatever algorithm it was asked for (a CRC32 where CRC32C was asked);
+	// parts then carry that algorithm. "" if not seen.
+	OwnChecksum string `json:"own_checksum,omitempty"`
+	// MD5ETags: a part's ETag was seen to be the MD5 of its bytes, so an
+	// ETag that is not is a part damaged on the way. OpaqueETags: a part
+	// whose bytes another check proved had an ETag that is not their MD5
+	// (or the store's ETags are not even shaped like one). With both set
+	// (buckets that differ, say with default encryption) ETags prove
+	// nothing either way.
+	MD5ETags    bool `json:"md5_etags,omitempty"`
+	OpaqueETags bool `json:"opaque_etags,omitempty"`
+	// ReadsBack: nothing the store reports proves an object's bytes (no
+	// checksum shown, ETags not MD5s, no CRC-64 of its own), so every
+	// object is verified by reading it back.
+	ReadsBack bool `json:"reads_back,omitempty"`
+	// NoListParts: the store does not implement ListParts, so an
+	// interrupted upload cannot be reconciled and starts again.
+	NoListParts bool `json:"no_list_parts,omitempty"`
+	// RefusesPartReplace: the store refuses to replace a part of an upload
+	// with other bytes (it streams parts on as they arrive). PartReplaceKnown:
+	// whether it does was tried (with a throwaway upload) or seen.
+	RefusesPartReplace bool `json:"refuses_part_replace,omitempty"`
+	PartReplaceKnown   bool `json:"part_replace_known,omitempty"`
 	// Learned is when the profile last changed, and Why the answer it was
 	// learned from, for people.
 	Learned time.Time `json:"learned"`
 	Why     string    `json:"why,omitempty"`
 }
+
+// ETagsProve reports whether a part ETag that is not the MD5 of the bytes
+// sent shows that they were damaged: the store's ETags were seen to be
+// MD5s, and never seen not to be.
+func (p Profile) ETagsProve() bool { return p.MD5ETags && !p.OpaqueETags }
 
 // profilesFile is the name of the profile store in a state directory.
 const profilesFile = "stores.json"

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"net/http"
 	"strings"
 )
 
@@ -72,4 +73,35 @@ func RejectsChecksum(err error) bool {
 	m := strings.ToLower(describeInner(err))
 	return strings.Contains(m, "x-amz-checksum") || strings.Contains(m, "x-amz-sdk-checksum") ||
 		strings.Contains(m, "checksum algorithm") || strings.Contains(m, "checksumalgorithm")
+}
+
+// Unsupported reports whether err is a store saying it does not implement
+// the operation itself (ListParts, ListMultipartUploads on some gateways):
+// 501 NotImplemented or 405 MethodNotAllowed, by code or by status. For an
+// operation that carried flexible checksums, RejectsChecksum decides first.
+func Unsupported(err error) bool {
+	switch Code(err) {
+	case "NotImplemented", "MethodNotAllowed", "NotSupported":
+		return true
+	}
+	st := HTTPStatus(err)
+	return st == http.StatusNotImplemented || st == http.StatusMethodNotAllowed
+}
+
+// RefusesPartReplace reports whether err is a store refusing to replace a
+// part of a multipart upload that it already holds with other bytes:
+// rclone's serve s3 streaming to its backend ("NotImplemented: part 2 has
+// already been streamed to the backend and cannot be replaced with
+// different contents"), Alibaba OSS's sequential uploads (409
+// PartAlreadyExist).
+func RefusesPartReplace(err error) bool {
+	switch Code(err) {
+	case "PartAlreadyExist":
+		return true
+	case "NotImplemented", "InvalidRequest", "InvalidPart":
+		m := strings.ToLower(describeInner(err))
+		return strings.Contains(m, "cannot be replaced") || strings.Contains(m, "already been streamed") ||
+			strings.Contains(m, "overwrite uploaded parts")
+	}
+	return false
 }
