@@ -16,9 +16,9 @@ type Rule struct {
 
 func (r Rule) String() string {
 	if r.Include {
-		return "--include " + r.Pattern
+		return "include " + r.Pattern
 	}
-	return "--exclude " + r.Pattern
+	return "exclude " + r.Pattern
 }
 
 // Filter decides which files of a tree are uploaded, from rules matched
