@@ -16,58 +16,58 @@ import (
 	"github.com/s3up/s3up/s3up/store"
 )
 
-// create starts a new multipart upload and its journal, and returns every
-// part number to send.
-func (s *session) create(ctx context.Context, d decision) ([]int32, error) {
-	plan, err := PlanParts(s.id.Size, s.opts.PartSize, s.opts.PartSizeExplicit)
-	if err != nil {
-		return nil, err
+// ensureUpload creates the multipart upload and its journal, unless the run
+// has one: called before the first part is sent, so a stream that fits in
+// one part, or a resume that sends nothing, creates none.
+func (s *session) ensureUpload(ctx context.Context) error {
+	if s.uploadID != "" {
+		return nil
 	}
-	s.plan = plan
-	s.data = fileParts{src: s.ra, plan: plan}
-	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, plan.PartSize)
+	return s.create(ctx)
+}
+
+// create starts a new multipart upload and its journal. A store that
+// refuses a flexible checksum refuses an upload that declares one (B2:
+// "Unsupported header 'x-amz-checksum-algorithm'"; R2 before 2025: 501
+// NotImplemented): whatever the wording, if the same upload without the
+// checksum is accepted, the checksum was the reason, and parts carry
+// Content-MD5 instead.
+func (s *session) create(ctx context.Context) error {
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)}
-	s.opts.Object.applyCreate(in, s.res.Source, s.meta)
+	s.opts.Object.applyCreate(in, s.typeName, s.meta)
 	if s.w.alg.Flexible() {
 		in.ChecksumAlgorithm = s.w.alg.SDK()
 		in.ChecksumType = s.w.alg.Type()
 	}
 	id, err := s.createUpload(ctx, in)
 	if err != nil && s.w.alg.Flexible() && errors.Is(err, ErrBadInput) {
-		// A store that refuses flexible checksums refuses an upload that
-		// declares one (B2: "Unsupported header 'x-amz-checksum-algorithm'";
-		// R2 before 2025: 501 NotImplemented). Whatever the wording: if the
-		// same upload without the checksum is accepted, the checksum was
-		// the reason, and parts carry Content-MD5 instead.
 		in.ChecksumAlgorithm, in.ChecksumType = "", ""
 		if id2, err2 := s.createUpload(ctx, in); err2 == nil {
 			s.learn(refusedChecksumWhy(err), func(p *store.Profile) { p.RefusesChecksums = true })
-			s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, plan.PartSize)
+			s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS)
 			id, err = id2, nil
 		}
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h := resume.Header{
 		Version: resume.FormatVersion, UploadID: id, Destination: s.dest, Source: s.id,
-		PartSize: plan.PartSize, PartCount: plan.Count, ChecksumAlgorithm: string(s.w.alg),
+		PartSize: s.plan.PartSize, PartCount: s.plan.Count, Stream: s.data.inMemory(), ChecksumAlgorithm: string(s.w.alg),
 		ObjectOptions: s.opts.Object.Record(), CreatedAt: time.Now().UTC(),
 	}
 	if err := s.sc.Create(h); err != nil {
 		// Without state the upload could never be resumed; abort it.
 		s.abortOld(ctx, id, "resume state could not be written")
-		return nil, fmt.Errorf("%w: write resume state %s: %w", ErrState, s.sc.Path(), err)
+		return fmt.Errorf("%w: write resume state %s: %w", ErrState, s.sc.Path(), err)
 	}
-	s.uploadID = id
-	s.parts = map[int32]resume.Part{}
-	s.ev.plan(s.id.Size, plan.Count, 0, 0)
-	s.ev.emit(Started{UploadID: id, Reason: d.reason})
-	send := make([]int32, plan.Count)
-	for i := range send {
-		send[i] = int32(i + 1)
+	if dir, _, err := s.u.state(); err == nil {
+		s.u.noteJournal(dir, s.dest, s.sc.Path())
 	}
-	return send, nil
+	s.uploadID, s.res.UploadID = id, id
+	s.ev.emit(Started{UploadID: id, Reason: s.reason})
+	s.reason = ""
+	return nil
 }
 
 // createUpload calls CreateMultipartUpload and leaves no upload of its own
@@ -117,7 +117,7 @@ func (s *session) abortStrays(ctx context.Context, before []store.Upload, keep s
 			continue
 		}
 		if _, err := store.Abort(actx, s.client(), s.dest.Bucket, s.dest.Key, u.UploadID); err != nil {
-			s.ev.emit(Warning{Message: fmt.Sprintf("could not abort upload %s, created by an attempt whose answer was lost (%s); `s3up gc` can remove it", u.UploadID, store.Describe(err))})
+			s.ev.emit(Warning{Message: fmt.Sprintf("could not abort upload %s, created by an attempt whose answer was lost (%s); a gc of forgotten uploads can remove it", u.UploadID, store.Describe(err))})
 			continue
 		}
 		s.ev.emit(Warning{Message: fmt.Sprintf("aborted upload %s, created by an attempt whose answer was lost", u.UploadID)})

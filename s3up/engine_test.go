@@ -24,7 +24,7 @@ import (
 // TestPutSizes: uploads of edge sizes are byte-identical and leave nothing
 // behind, with every checksum.
 func TestPutSizes(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	for _, alg := range checksum.All {
 		for _, size := range []int{0, 1, testPart - 1, testPart, testPart + 1, 3 * testPart, 5*testPart + 17} {
@@ -46,12 +46,12 @@ func TestPutSizes(t *testing.T) {
 // TestResumeSendsOnlyMissingParts: an upload that failed at part 3 resumes
 // with the parts the server holds kept (re-read locally, never re-sent).
 func TestResumeSendsOnlyMissingParts(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 6*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
 	failPart(f, 3, s3fake.APIError("UploadPart", 500, "InternalError", "boom"))
-	if _, err := u.put(context.Background(), newMemSource(data), testBucket, "k"); !errors.Is(err, ErrTransient) {
+	if _, err := u.putSrc(context.Background(), newMemSource(data), testBucket, "k"); !errors.Is(err, ErrTransient) {
 		t.Fatalf("first run: %v, want a transient failure", err)
 	}
 	f.SetOnCall(nil)
@@ -74,13 +74,13 @@ func TestResumeSendsOnlyMissingParts(t *testing.T) {
 // ones: the kept parts are re-read, the changed one is sent again, not the
 // whole file, and the object is the source as it is now.
 func TestEditedInPlaceIsNeverMixed(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 5*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
 	src := newMemSource(data)
 	failPart(f, 3, s3fake.APIError("UploadPart", 503, "ServiceUnavailable", "later"))
-	if _, err := u.put(context.Background(), src, testBucket, "k"); err == nil {
+	if _, err := u.putSrc(context.Background(), src, testBucket, "k"); err == nil {
 		t.Fatal("first run succeeded")
 	}
 	f.SetOnCall(nil)
@@ -98,7 +98,7 @@ func TestEditedInPlaceIsNeverMixed(t *testing.T) {
 	f2 := newFake()
 	u2 := testUploader(t, f2, Options{Concurrency: 1, TrustJournal: true})
 	failPart(f2, 2, s3fake.APIError("UploadPart", 503, "ServiceUnavailable", "later"))
-	u2.put(context.Background(), newMemSource(data), testBucket, "k")
+	u2.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	f2.SetOnCall(nil)
 	if res := mustPut(t, u2, newMemSource(data), "k"); res.BytesRechecked != 0 || res.PartsKept != 1 {
 		t.Fatalf("--trust-journal re-read the kept parts: %+v", res)
@@ -109,7 +109,7 @@ func TestEditedInPlaceIsNeverMixed(t *testing.T) {
 // descriptor; a file renamed over the path while the upload runs is
 // noticed before Complete, nothing is completed, and the state is kept.
 func TestFileReplacedDuringUpload(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "db.tar", randomBytes(r, 3*testPart))
@@ -150,7 +150,7 @@ func TestFileReplacedDuringUpload(t *testing.T) {
 // with a network error). The same run checks the object, finds it is these
 // parts, and succeeds, leaving no state.
 func TestLostCompleteAnswer(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	for _, fault := range []s3fake.Fault{s3fake.LoseAnswerRetried, s3fake.LoseAnswer} {
 		t.Run(fault.String(), func(t *testing.T) {
 			data := randomBytes(seeded(t), 3*testPart+5)
@@ -169,12 +169,12 @@ func TestLostCompleteAnswer(t *testing.T) {
 	f := newFake()
 	u := testUploader(t, f, Options{})
 	f.FailNext("CompleteMultipartUpload", s3fake.LoseRequest)
-	_, err := u.put(context.Background(), newMemSource(make([]byte, 2*testPart)), testBucket, "k")
+	_, err := u.putSrc(context.Background(), newMemSource(make([]byte, 2*testPart)), testBucket, "k")
 	var ue *UploadError
 	if !errors.Is(err, ErrTransient) || !errors.As(err, &ue) || ue.StatePath == "" {
 		t.Fatalf("err %v, want transient with state", err)
 	}
-	if _, err := u.put(context.Background(), newMemSource(make([]byte, 2*testPart)), testBucket, "k"); err != nil {
+	if _, err := u.putSrc(context.Background(), newMemSource(make([]byte, 2*testPart)), testBucket, "k"); err != nil {
 		t.Fatalf("rerun: %v", err)
 	}
 	assertObject(t, f, u, "k", make([]byte, 2*testPart))
@@ -183,12 +183,12 @@ func TestLostCompleteAnswer(t *testing.T) {
 // TestLostUploadPartAnswer: a part stored but whose answer was lost is found
 // on the rerun, checked against the local bytes and adopted, not re-sent.
 func TestLostUploadPartAnswer(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 4*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
 	f.FailNext("UploadPart", s3fake.LoseAnswer)
-	if _, err := u.put(context.Background(), newMemSource(data), testBucket, "k"); !errors.Is(err, ErrTransient) {
+	if _, err := u.putSrc(context.Background(), newMemSource(data), testBucket, "k"); !errors.Is(err, ErrTransient) {
 		t.Fatalf("first run: %v", err)
 	}
 	f.ResetCounters()
@@ -206,7 +206,7 @@ func TestLostUploadPartAnswer(t *testing.T) {
 	f2 := newFake()
 	u2 := testUploader(t, f2, Options{Concurrency: 1})
 	f2.FailNext("UploadPart", s3fake.LoseAnswer)
-	u2.put(context.Background(), newMemSource(data), testBucket, "k")
+	u2.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	other := bytes.Clone(data)
 	other[10] ^= 1
 	res2 := mustPut(t, u2, newMemSource(other), "k")
@@ -220,7 +220,7 @@ func TestLostUploadPartAnswer(t *testing.T) {
 // was lost and that the SDK retried leaves a first upload nobody knows;
 // the run aborts it, so it leaves no upload of its own behind.
 func TestCreateAnswerLost(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 2*testPart)
 	for _, fault := range []s3fake.Fault{s3fake.LoseAnswerRetried, s3fake.LoseAnswer} {
 		t.Run(fault.String(), func(t *testing.T) {
@@ -229,7 +229,7 @@ func TestCreateAnswerLost(t *testing.T) {
 			f.FailNext("CreateMultipartUpload", fault)
 			ev := &events{}
 			u.opts.Listener = ev
-			_, err := u.put(context.Background(), newMemSource(data), testBucket, "k")
+			_, err := u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 			if fault.String() == s3fake.LoseAnswer.String() {
 				if !errors.Is(err, ErrTransient) {
 					t.Fatalf("err %v", err)
@@ -268,15 +268,15 @@ func TestCreateAnswerLost(t *testing.T) {
 // resumes it. When the upload really is gone, a new one starts and the old
 // id is aborted anyway.
 func TestAmbiguous404OnListParts(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 4*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
 	failPart(f, 3, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
-	u.put(context.Background(), newMemSource(data), testBucket, "k")
+	u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	f.SetOnCall(nil)
 	f.FailNext("ListParts", s3fake.RefuseAPI(404, "NotFound", ""))
-	_, err := u.put(context.Background(), newMemSource(data), testBucket, "k")
+	_, err := u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	if !errors.Is(err, ErrTransient) || !strings.Contains(err.Error(), "still exists") {
 		t.Fatalf("err %v, want a transient error saying the upload still exists", err)
 	}
@@ -294,7 +294,7 @@ func TestAmbiguous404OnListParts(t *testing.T) {
 // TestSupersededUploadAborted: an upload that will not be resumed (source
 // changed, --fresh) is always aborted, never orphaned.
 func TestSupersededUploadAborted(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	data := randomBytes(r, 3*testPart)
 	for _, tc := range []struct {
@@ -313,7 +313,7 @@ func TestSupersededUploadAborted(t *testing.T) {
 			u := testUploader(t, f, Options{Concurrency: 1})
 			src := newMemSource(data)
 			failPart(f, 2, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
-			u.put(context.Background(), src, testBucket, "k")
+			u.putSrc(context.Background(), src, testBucket, "k")
 			f.SetOnCall(nil)
 			old := f.Uploads(testBucket)[0].ID
 			next := tc.next(src, u)
@@ -329,12 +329,12 @@ func TestSupersededUploadAborted(t *testing.T) {
 // TestUploadGoneBehindBack: the upload id is gone (gc, a lifecycle rule);
 // with no object at the key a fresh upload starts and says why.
 func TestUploadGoneBehindBack(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 3*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
 	failPart(f, 2, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
-	u.put(context.Background(), newMemSource(data), testBucket, "k")
+	u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	f.SetOnCall(nil)
 	id := f.Uploads(testBucket)[0].ID
 	if _, err := f.AbortMultipartUpload(context.Background(), &s3.AbortMultipartUploadInput{Bucket: aws.String(testBucket), Key: aws.String("k"), UploadId: aws.String(id)}); err != nil {
@@ -354,7 +354,7 @@ func TestUploadGoneBehindBack(t *testing.T) {
 // the stale entry come in, the resume keeps the journalled one and Complete
 // names exactly it: the object is the source.
 func TestPartVersions(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	for _, staleFirst := range []bool{true, false} {
 		t.Run(map[bool]string{true: "stale-entry-listed-first", false: "stale-entry-listed-last"}[staleFirst], func(t *testing.T) {
@@ -370,7 +370,7 @@ func TestPartVersions(t *testing.T) {
 			f := newFake(s3fake.PartVersions())
 			u := testUploader(t, f, Options{Concurrency: 1})
 			failPart(f, 2, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
-			u.put(context.Background(), newMemSource(data), testBucket, "k")
+			u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 			f.SetOnCall(nil)
 			up := f.Uploads(testBucket)[0]
 			// Another upload of part 1 with other bytes, behind the tool's back.
@@ -397,7 +397,7 @@ func etagOf(b []byte) string {
 // TestListPartsPastOnePage: a resume of an upload of 1,200 parts reads
 // every page of ListParts (1,000 parts a page) and keeps all of them.
 func TestListPartsPastOnePage(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	const part = 1 << 10
 	data := randomBytes(seeded(t), 1200*part+7)
 	f := newFake(s3fake.OmitNextPartNumberMarker())
@@ -405,7 +405,7 @@ func TestListPartsPastOnePage(t *testing.T) {
 	// the 1,200 before it on the server.
 	u := testUploader(t, f, Options{PartSize: part, PartSizeExplicit: true, Concurrency: 1})
 	failPart(f, 1201, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
-	u.put(context.Background(), newMemSource(data), testBucket, "k")
+	u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	f.SetOnCall(nil)
 	f.ResetCounters()
 	res := mustPut(t, u, newMemSource(data), "k")
@@ -419,7 +419,7 @@ func TestListPartsPastOnePage(t *testing.T) {
 // (access denied) cuts the parts in flight at once instead of letting them
 // retry for minutes.
 func TestPermanentErrorStopsSiblings(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 4})
 	f.SetOnCall(func(ctx context.Context, op string, in any) error {
@@ -434,7 +434,7 @@ func TestPermanentErrorStopsSiblings(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() {
-		_, err := u.put(context.Background(), newMemSource(make([]byte, 8*testPart)), testBucket, "k")
+		_, err := u.putSrc(context.Background(), newMemSource(make([]byte, 8*testPart)), testBucket, "k")
 		done <- err
 	}()
 	select {
@@ -450,7 +450,7 @@ func TestPermanentErrorStopsSiblings(t *testing.T) {
 // TestCancelKeepsState: an interrupt stops the run with context.Canceled,
 // keeps the state, aborts nothing, and the rerun resumes.
 func TestCancelKeepsState(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 6*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
@@ -464,7 +464,7 @@ func TestCancelKeepsState(t *testing.T) {
 		}
 		return nil
 	})
-	_, err := u.put(ctx, newMemSource(data), testBucket, "k")
+	_, err := u.putSrc(ctx, newMemSource(data), testBucket, "k")
 	var ue *UploadError
 	if !errors.Is(err, context.Canceled) || !errors.As(err, &ue) || ue.StatePath == "" {
 		t.Fatalf("err %v", err)
@@ -483,7 +483,7 @@ func TestCancelKeepsState(t *testing.T) {
 // TestListenerNeverBlocksTheDataPath (review 1.9): a listener stuck on its
 // first event (a paused terminal, a slow pipe) does not hold up the parts.
 func TestListenerNeverBlocksTheDataPath(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	const parts = 6
 	f := newFake()
 	allSent := make(chan struct{})
@@ -511,7 +511,6 @@ func TestListenerNeverBlocksTheDataPath(t *testing.T) {
 // to $XDG_STATE_HOME/s3up; a journal left next to the source by an older
 // version is moved there and resumed.
 func TestStateDirDefaultAndLegacy(t *testing.T) {
-	smallParts(t)
 	xdg := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", xdg)
 	r := seeded(t)
@@ -520,7 +519,7 @@ func TestStateDirDefaultAndLegacy(t *testing.T) {
 	path := writeFile(t, dir, "f.bin", data)
 	f := newFake()
 	c := &store.Client{API: f, Info: store.ClientInfo{Endpoint: "http://fake.test"}}
-	u := NewUploader(c, Options{PartSize: testPart, PartSizeExplicit: true, Concurrency: 1, Grace: -1})
+	u := mustUploader(t, c, Options{PartSize: testPart, PartSizeExplicit: true, MinPartSize: testMinPart, Concurrency: 1, Grace: -1})
 	failPart(f, 2, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
 	_, err := u.Put(context.Background(), path, testBucket, "k")
 	var ue *UploadError
@@ -556,12 +555,12 @@ func TestStateDirDefaultAndLegacy(t *testing.T) {
 // endpoint spelled differently (trailing slash, case, default port) is the
 // same store, and resumes.
 func TestEndpointSpellingKeepsState(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	data := randomBytes(seeded(t), 3*testPart)
 	f := newFake()
 	u := testUploader(t, f, Options{Concurrency: 1})
 	failPart(f, 2, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
-	_, err := u.put(context.Background(), newMemSource(data), testBucket, "k")
+	_, err := u.putSrc(context.Background(), newMemSource(data), testBucket, "k")
 	var ue *UploadError
 	errors.As(err, &ue)
 	// Rewrite the journal's endpoint as an older version recorded it.
@@ -578,10 +577,10 @@ func TestEndpointSpellingKeepsState(t *testing.T) {
 // TestOptionsRecordOnlyExplicit (review 1.6): the detected Content-Type is
 // sent but not recorded, so another guess later cannot block a resume.
 func TestOptionsRecordOnlyExplicit(t *testing.T) {
+	t.Parallel()
 	if r := (ObjectOptions{}).Record(); r != nil {
 		t.Fatalf("empty options recorded %v", r)
 	}
-	smallParts(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "page.html", make([]byte, 2*testPart))
 	f := newFake()

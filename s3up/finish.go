@@ -35,6 +35,9 @@ func (s *session) complete(ctx context.Context) error {
 	}
 	// Never complete an object from a source that changed under us.
 	if err := s.src.Check(); err != nil {
+		if errors.Is(err, ErrStreamFailed) {
+			return s.streamFailed(ctx, err)
+		}
 		return fail(ErrTransient, "%v; rerun to upload it as it is now", err)
 	}
 	completed := make([]types.CompletedPart, len(parts))
@@ -47,7 +50,8 @@ func (s *session) complete(ctx context.Context) error {
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
 	}
 	if s.w.alg.Type() == types.ChecksumTypeFullObject {
-		want, err := objectChecksum(s.w.alg, "", parts)
+		sums, sizes, _ := localSums(parts, s.w.alg, s.w.alg)
+		want, err := checksum.Object(s.w.alg, types.ChecksumTypeFullObject, sums, sizes)
 		if err != nil {
 			return store.WithKind(ErrState, &UploadError{Op: "complete", UploadID: s.uploadID, StatePath: s.sc.Path(), Err: err})
 		}
@@ -58,9 +62,9 @@ func (s *session) complete(ctx context.Context) error {
 	if err != nil {
 		return s.completeFailed(ctx, err, parts)
 	}
-	s.res.ETag = aws.ToString(out.ETag)
+	s.res.ETag, s.res.VersionID = aws.ToString(out.ETag), aws.ToString(out.VersionId)
 	s.ev.emit(Completed{ETag: s.res.ETag})
-	if s.opts.SkipVerify {
+	if s.opts.Verify == VerifyOff {
 		return nil
 	}
 	return s.verify(ctx, parts, out)
@@ -80,15 +84,18 @@ func (s *session) completeFailed(ctx context.Context, cerr error, parts []resume
 	}
 	head, herr := s.head(ctx, s.w.alg)
 	if herr == nil && head != nil {
-		if method, value, why := matchObject(head, parts, s.w.alg); why == "" {
+		c, err := s.confirm(ctx, parts, checkObject(head, parts, s.judging()))
+		if err == nil && c.verified() {
 			if gone, _ := store.UploadGone(cerr); !gone {
 				s.abortOld(ctx, s.uploadID, "the object is complete, but Complete reported "+store.Describe(cerr))
 			}
-			s.ev.emit(Warning{Message: fmt.Sprintf("CompleteMultipartUpload answered %s, but the object is complete and matches (%s)", store.Describe(cerr), method)})
+			s.ev.emit(Warning{Message: fmt.Sprintf("CompleteMultipartUpload answered %s, but the object is complete and matches (%s)", store.Describe(cerr), c.method())})
 			s.res.ETag = head.etag
+			if head.raw != nil {
+				s.res.VersionID = aws.ToString(head.raw.VersionId)
+			}
 			s.ev.emit(Completed{ETag: head.etag})
-			s.res.Verified, s.res.Checksum = method, value
-			s.ev.emit(Verified{Method: method, Value: value})
+			s.recordVerified(c)
 			return nil
 		}
 	}
@@ -118,27 +125,28 @@ func (s *session) head(ctx context.Context, alg checksum.Algorithm) (*objectHead
 	if err != nil {
 		return nil, store.Classify(&UploadError{Op: "check object", UploadID: s.uploadID, Err: err})
 	}
-	return &objectHead{size: aws.ToInt64(out.ContentLength), etag: aws.ToString(out.ETag),
-		sum: checksum.OfHead(out).Get(alg), sumType: out.ChecksumType, native: store.NativeOf(out.ResultMetadata), raw: out}, nil
+	h := &objectHead{size: aws.ToInt64(out.ContentLength), etag: aws.ToString(out.ETag), native: store.NativeOf(out.ResultMetadata), raw: out}
+	h.showChecksums(checksum.OfHead(out), out.ChecksumType)
+	return h, nil
 }
 
-// verify checks the completed object against what was computed locally
-// (checkObject): every check the store's answers allow runs, and the
-// result says which did. The parts were re-checked against the source
-// before Complete, so a match proves the object is the source.
+// verify checks the completed object against what was computed from the
+// bytes sent (checkObject, then confirm): every check the store's answers
+// allow runs, and the result says which did. The parts were re-checked
+// against the source before Complete, so a match proves the object is the
+// source. An object that does not match is discarded, and the journal
+// goes with it: its upload no longer exists.
 func (s *session) verify(ctx context.Context, parts []resume.Part, out *s3.CompleteMultipartUploadOutput) error {
 	head, err := s.head(ctx, s.w.alg)
 	if err != nil {
 		return err
 	}
 	if head == nil {
-		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID, StatePath: s.sc.Path(),
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID,
 			Err: fmt.Errorf("s3://%s/%s does not exist after CompleteMultipartUpload succeeded", s.dest.Bucket, s.dest.Key)})
 	}
 	if out != nil {
-		if head.sum == "" {
-			head.sum, head.sumType = checksum.OfCompleteOutput(out).Get(s.w.alg), out.ChecksumType
-		}
+		head.showChecksums(checksum.OfCompleteOutput(out), out.ChecksumType)
 		if head.etag == "" {
 			head.etag = aws.ToString(out.ETag)
 		}
@@ -148,23 +156,40 @@ func (s *session) verify(ctx context.Context, parts []resume.Part, out *s3.Compl
 			}
 		}
 	}
-	return s.judge(head, checkObject(head, parts, s.w.alg))
+	c, err := s.confirm(ctx, parts, checkObject(head, parts, s.judging()))
+	if err != nil {
+		return err
+	}
+	return s.judge(ctx, head, c)
 }
 
-// judge records what a check of the object found: an error for a mismatch,
-// else the checks that ran, with a warning when none went beyond the size.
-func (s *session) judge(head *objectHead, c objectCheck) error {
+// judge records what a check of the object found: for a mismatch, the
+// object is discarded and the journal removed (the next run uploads it
+// again) and the error says so; else the checks that ran, with a warning
+// when none went beyond the size.
+func (s *session) judge(ctx context.Context, head *objectHead, c objectCheck) error {
 	if c.mismatch != "" {
-		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID, StatePath: s.sc.Path(),
-			Err: fmt.Errorf("s3://%s/%s does not match the source: %s", s.dest.Bucket, s.dest.Key, c.mismatch)})
+		fate := s.discard(ctx, head.etag, c.mismatch)
+		if s.sc != nil {
+			s.sc.Remove()
+		}
+		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", UploadID: s.uploadID,
+			Err: fmt.Errorf("s3://%s/%s does not match the source: %s; %s", s.dest.Bucket, s.dest.Key, c.mismatch, fate)})
 	}
 	s.warnDroppedOptions(head.raw)
 	if !c.verified() {
-		s.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s could be verified (%s)", s.dest.Bucket, s.dest.Key, strings.Join(c.notes, "; "))})
+		s.ev.emit(Warning{Message: fmt.Sprintf("only the size of s3://%s/%s was verified (%s)", s.dest.Bucket, s.dest.Key, strings.Join(c.notes, "; "))})
 	}
-	s.res.Verified, s.res.Checksum = c.method(), c.value
-	s.ev.emit(Verified{Method: c.method(), Value: c.value, NotChecked: c.notes})
+	s.recordVerified(c)
+	s.trusted()
 	return nil
+}
+
+// recordVerified puts what the check found in the result and reports it.
+func (s *session) recordVerified(c objectCheck) {
+	v := &Verification{Checks: c.matched, NotChecked: c.notes, Content: c.verified(), ReadBack: c.readBack}
+	s.res.Verified, s.res.Checksum, s.res.Checksums, s.res.Verification = c.method(), c.value, c.checksums(), v
+	s.ev.emit(Verified{Method: c.method(), Value: c.value, NotChecked: c.notes, Content: v.Content, ReadBack: v.ReadBack})
 }
 
 // warnDroppedOptions warns when the object lacks an attribute the upload
@@ -179,19 +204,19 @@ func (s *session) warnDroppedOptions(head *s3.HeadObjectOutput) {
 	}
 	o := s.opts.Object
 	if o.SSE != "" && !strings.EqualFold(string(head.ServerSideEncryption), o.SSE) {
-		s.ev.emit(Warning{Message: fmt.Sprintf("--sse %s was accepted, but the server reports the object's encryption as %q: it may be stored unencrypted",
+		s.ev.emit(Warning{Message: fmt.Sprintf("server-side encryption %s was accepted, but the server reports the object's encryption as %q: it may be stored unencrypted",
 			o.SSE, head.ServerSideEncryption)})
 	}
 	if o.RetentionMode != "" && !strings.EqualFold(string(head.ObjectLockMode), o.RetentionMode) {
-		s.ev.emit(Warning{Message: fmt.Sprintf("--retention-mode %s was accepted, but the server reports the object's retention as %q: it may not be protected by Object Lock",
+		s.ev.emit(Warning{Message: fmt.Sprintf("Object Lock retention %s was accepted, but the server reports the object's retention as %q: it may not be protected by Object Lock",
 			o.RetentionMode, head.ObjectLockMode)})
 	}
 	if o.LegalHold && head.ObjectLockLegalHoldStatus != types.ObjectLockLegalHoldStatusOn {
-		s.ev.emit(Warning{Message: fmt.Sprintf("--legal-hold was accepted, but the server reports the object's legal hold as %q", head.ObjectLockLegalHoldStatus)})
+		s.ev.emit(Warning{Message: fmt.Sprintf("the Object Lock legal hold was accepted, but the server reports the object's legal hold as %q", head.ObjectLockLegalHoldStatus)})
 	}
 	// S3 omits x-amz-storage-class for STANDARD.
 	if sc := o.StorageClass; sc != "" && !strings.EqualFold(sc, "STANDARD") && !strings.EqualFold(string(head.StorageClass), sc) {
-		s.ev.emit(Warning{Message: fmt.Sprintf("--storage-class %s was accepted, but the server reports the object's storage class as %q",
+		s.ev.emit(Warning{Message: fmt.Sprintf("storage class %s was accepted, but the server reports the object's storage class as %q",
 			sc, firstNonEmpty(string(head.StorageClass), "STANDARD"))})
 	}
 }

@@ -24,17 +24,10 @@ import (
 )
 
 const (
-	testBucket = "bkt"
-	testPart   = 64 << 10 // parts of the engine tests (see smallParts)
+	testBucket  = "bkt"
+	testPart    = 64 << 10 // parts of the engine tests (testUploader)
+	testMinPart = 1 << 10  // the smallest part the engine tests' fake takes
 )
-
-// smallParts lowers the minimum part size for one test, so uploads of many
-// parts fit in the fake. Tests of this package do not run in parallel.
-func smallParts(t *testing.T) {
-	old := minPartSize
-	minPartSize = 1 << 10
-	t.Cleanup(func() { minPartSize = old })
-}
 
 func seeded(t *testing.T) *rand.Rand {
 	seed := rand.Uint64()
@@ -51,9 +44,9 @@ func randomBytes(r *rand.Rand, n int) []byte {
 }
 
 // newFake returns a fake store with the test bucket, whose parts may be as
-// small as smallParts allows.
+// small as testMinPart.
 func newFake(opts ...s3fake.Option) *s3fake.Fake {
-	f := s3fake.New(append([]s3fake.Option{s3fake.MinPartSize(1 << 10)}, opts...)...)
+	f := s3fake.New(append([]s3fake.Option{s3fake.MinPartSize(testMinPart)}, opts...)...)
 	f.CreateBucket(testBucket)
 	return f
 }
@@ -71,8 +64,26 @@ func testUploader(t *testing.T, f *s3fake.Fake, opts Options) *Uploader {
 	if opts.Grace == 0 {
 		opts.Grace = -1
 	}
+	if opts.MinPartSize == 0 {
+		opts.MinPartSize = testMinPart
+	}
 	c := &store.Client{API: f, Info: store.ClientInfo{Endpoint: "http://fake.test", Region: "us-east-1", PathStyle: true}}
-	return NewUploader(c, opts)
+	return mustUploader(t, c, opts)
+}
+
+// mustUploader is NewUploader, failing the test on an error.
+func mustUploader(t testing.TB, c *store.Client, opts Options) *Uploader {
+	t.Helper()
+	u, err := NewUploader(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// putSrc puts a test's source with the Uploader's options.
+func (u *Uploader) putSrc(ctx context.Context, src seekable, bucket, key string) (*Result, error) {
+	return u.put(ctx, src, bucket, key, u.opts)
 }
 
 // memSource is a source whose identity and bytes the test controls: it can
@@ -210,7 +221,7 @@ func failPart(f *s3fake.Fake, n int32, err error) {
 
 func mustPut(t *testing.T, u *Uploader, src seekable, key string) *Result {
 	t.Helper()
-	res, err := u.put(context.Background(), src, testBucket, key)
+	res, err := u.putSrc(context.Background(), src, testBucket, key)
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}

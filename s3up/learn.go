@@ -31,6 +31,15 @@ func (s *session) learn(why string, change func(*store.Profile)) {
 	s.ev.emit(Warning{Message: msg})
 }
 
+// learnQuiet remembers a fact about the store that changes nothing the
+// user needs to hear of (the checks that follow say what they used).
+func (s *session) learnQuiet(change func(*store.Profile)) {
+	s.profMu.Lock()
+	defer s.profMu.Unlock()
+	p, _, _ := s.profiles.Learn(s.dest.Endpoint, "", change)
+	s.profile = p
+}
+
 func (s *session) storeProfile() store.Profile {
 	s.profMu.Lock()
 	defer s.profMu.Unlock()
@@ -52,10 +61,16 @@ func (s *session) method() checksum.Algorithm {
 	if s.md5Fallback && alg.Flexible() {
 		return checksum.MD5
 	}
-	if p := s.storeProfile(); p.RefusesChecksums && alg.Flexible() {
+	p := s.storeProfile()
+	if p.RefusesChecksums && alg.Flexible() {
 		s.ev.emit(Notice{Message: fmt.Sprintf("parts carry Content-MD5, not %s: this store refuses S3 flexible checksums (learned %s)",
 			alg.Label(), p.Learned.Format("2006-01-02"))})
 		return checksum.MD5
+	}
+	if own := checksum.Algorithm(p.OwnChecksum); own.Flexible() && alg.Flexible() && own != alg {
+		s.ev.emit(Notice{Message: fmt.Sprintf("parts carry %s, not %s: this store computes %s of every part whatever it is asked for (learned %s)",
+			own.Label(), alg.Label(), own.Label(), p.Learned.Format("2006-01-02"))})
+		return own
 	}
 	return alg
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dustin/go-humanize"
+	"github.com/s3up/s3up/s3up/store"
 )
 
 // S3 multipart limits. Every S3-compatible store we target accepts these; a
@@ -32,10 +33,6 @@ const (
 	partSizeStep int64 = 1 << 20
 )
 
-// minPartSize is MinPartSize, lowered by the engine's unit tests so that an
-// upload of thousands of parts fits in the in-memory fake.
-var minPartSize = MinPartSize
-
 // Plan is how a file of Size bytes is cut into parts.
 type Plan struct {
 	Size         int64 // bytes in the file
@@ -63,6 +60,11 @@ func (p Plan) Offset(n int32) int64 { return int64(n-1) * p.PartSize }
 // an explicit size (explicit=false): an explicit size that cannot work is the
 // user's mistake and is reported, so a backup never silently changes shape.
 func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
+	return planParts(size, partSize, explicit, MinPartSize)
+}
+
+// planParts is PlanParts with floor as the smallest part size allowed.
+func planParts(size, partSize int64, explicit bool, floor int64) (Plan, error) {
 	if size < 0 {
 		return Plan{}, fmt.Errorf("%w: negative file size %d", ErrBadInput, size)
 	}
@@ -74,7 +76,7 @@ func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
 		partSize = DefaultPartSize
 		explicit = false
 	}
-	if err := ValidatePartSize(partSize); err != nil {
+	if err := validatePartSize(partSize, floor); err != nil {
 		return Plan{}, err
 	}
 	p := Plan{Size: size, PartSize: partSize}
@@ -84,9 +86,9 @@ func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
 	if ceilDiv(size, partSize) > MaxParts {
 		need := ceilDiv(ceilDiv(size, MaxParts), partSizeStep) * partSizeStep
 		if explicit {
-			return Plan{}, fmt.Errorf("%w: part size %s would need %d parts for a %s file (S3 allows %d); use --part-size %s or more, or omit it",
+			return Plan{}, store.WithHint(fmt.Errorf("%w: part size %s would need %d parts for a %s file (S3 allows %d); %s or more works, and so does none (it is chosen then)",
 				ErrBadInput, humanize.IBytes(uint64(partSize)), ceilDiv(size, partSize),
-				humanize.IBytes(uint64(size)), MaxParts, humanize.IBytes(uint64(need)))
+				humanize.IBytes(uint64(size)), MaxParts, humanize.IBytes(uint64(need))), store.HintPartSize)
 		}
 		p.PartSize = need
 		p.Raised = true
@@ -97,10 +99,17 @@ func PlanParts(size, partSize int64, explicit bool) (Plan, error) {
 }
 
 // ValidatePartSize reports whether n is a part size S3 accepts.
-func ValidatePartSize(n int64) error {
-	if n < minPartSize {
-		return fmt.Errorf("%w: part size %s is below the S3 minimum of %s",
-			ErrBadInput, humanize.IBytes(uint64(max(n, 0))), humanize.IBytes(uint64(minPartSize)))
+func ValidatePartSize(n int64) error { return validatePartSize(n, MinPartSize) }
+
+// validatePartSize is ValidatePartSize with floor as the smallest size.
+func validatePartSize(n, floor int64) error {
+	if n < floor {
+		whose := "the store's minimum"
+		if floor == MinPartSize {
+			whose = "the S3 minimum"
+		}
+		return fmt.Errorf("%w: part size %s is below %s of %s",
+			ErrBadInput, humanize.IBytes(uint64(max(n, 0))), whose, humanize.IBytes(uint64(floor)))
 	}
 	if n > MaxPartSize {
 		return fmt.Errorf("%w: part size %s is above the S3 maximum of %s",

@@ -40,6 +40,7 @@ func checkPlan(t *testing.T, p Plan, size int64) {
 }
 
 func TestPlanPartsEdgeSizes(t *testing.T) {
+	t.Parallel()
 	const MiB, GiB = 1 << 20, 1 << 30
 	sizes := []int64{0, 1, 2, MinPartSize - 1, MinPartSize, MinPartSize + 1,
 		DefaultPartSize - 1, DefaultPartSize, DefaultPartSize + 1, 3 * DefaultPartSize, 3*DefaultPartSize + 1,
@@ -55,6 +56,7 @@ func TestPlanPartsEdgeSizes(t *testing.T) {
 }
 
 func TestPlanPartsRaisesAtTenThousandParts(t *testing.T) {
+	t.Parallel()
 	// 16 MiB × 10,000 fits exactly; one byte more needs a bigger part.
 	at := DefaultPartSize * MaxParts
 	p, err := PlanParts(at, 0, false)
@@ -81,6 +83,7 @@ func TestPlanPartsRaisesAtTenThousandParts(t *testing.T) {
 }
 
 func TestPlanPartsCeilingNotFloor(t *testing.T) {
+	t.Parallel()
 	// minio-go's floor division planned 10,001 parts just above 160 GiB with
 	// 16 MiB steps; ceiling division must never exceed MaxParts.
 	for _, delta := range []int64{-1, 0, 1, 1 << 20, 1<<20 + 1} {
@@ -96,6 +99,7 @@ func TestPlanPartsCeilingNotFloor(t *testing.T) {
 }
 
 func TestPlanPartsExplicitTooSmallIsAnError(t *testing.T) {
+	t.Parallel()
 	_, err := PlanParts(200<<30, 8<<20, true)
 	if !errors.Is(err, ErrBadInput) {
 		t.Fatalf("err = %v, want ErrBadInput", err)
@@ -106,6 +110,7 @@ func TestPlanPartsExplicitTooSmallIsAnError(t *testing.T) {
 }
 
 func TestPlanPartsRejects(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		size, part int64
 	}{{-1, 0}, {10, MinPartSize - 1}, {10, MaxPartSize + 1}, {MaxObjectSize + 1, 0}, {10, -5}} {
@@ -132,6 +137,7 @@ func FuzzPlanParts(f *testing.F) {
 // every part but the last is at least the base and at most MaxPartSize, and
 // small streams keep the base part size (memory is parts in flight).
 func TestStreamPartSizes(t *testing.T) {
+	t.Parallel()
 	for _, base := range []int64{0, MinPartSize, DefaultPartSize, 64 << 20} {
 		capacity := StreamCapacity(base)
 		if capacity < 5<<40 {

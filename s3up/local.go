@@ -3,6 +3,7 @@ package s3up
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -60,6 +61,10 @@ func (s *session) proofRequest() checksum.Request {
 	if s.w.alg == checksum.None {
 		r.Alg = digestAlg
 	}
+	// Where the store's ETags are MD5s, a kept part's ETag must be the MD5
+	// of the source's bytes too: the store may hold a part damaged on the
+	// way that nothing else showed.
+	r.MD5 = s.judging().etagsProve && s.w.alg != checksum.MD5
 	return r
 }
 
@@ -67,6 +72,9 @@ func (s *session) proofRequest() checksum.Request {
 func (s *session) completeDigests(p *resume.Part, sums checksum.Sums) {
 	if sums.CRC32C != "" && s.w.alg != checksum.CRC32C {
 		p.Digest = addDigest(p.Digest, digestAlg, sums.CRC32C)
+	}
+	if sums.MD5 != nil && s.w.alg != checksum.MD5 {
+		p.Digest = addDigest(p.Digest, checksum.MD5, base64.StdEncoding.EncodeToString(sums.MD5))
 	}
 	if p.CRC64ECMA == "" && s.nativeCRC64.Load() {
 		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
@@ -79,10 +87,20 @@ func (s *session) proves(p resume.Part, sums checksum.Sums) bool {
 	switch {
 	case s.w.alg == checksum.None:
 		v := digestValue(p.Digest, digestAlg)
-		return v != "" && v == sums.Checksum
+		if v == "" || v != sums.Checksum {
+			return false
+		}
 	default:
-		return p.Checksum != "" && p.Checksum == sums.Checksum
+		if p.Checksum == "" || p.Checksum != sums.Checksum {
+			return false
+		}
 	}
+	if m, isMD5 := checksum.ETagMD5(p.ETag); isMD5 && s.judging().etagsProve {
+		if local := md5Of(sums, s.w.alg); local != nil && !bytes.Equal(m, local) {
+			return false
+		}
+	}
+	return true
 }
 
 // hashParts reads the given parts of the source, at most Concurrency at a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/store"
 )
 
 // Options configure an Uploader. Zero values mean the documented default;
@@ -22,6 +23,10 @@ type Options struct {
 	// PartSizeExplicit marks PartSize as the user's choice: the planner then
 	// refuses a size that needs more than MaxParts parts instead of raising it.
 	PartSizeExplicit bool
+	// MinPartSize is the smallest part the store accepts (0 → MinPartSize,
+	// S3's 5 MiB): PartSize may not be smaller. A store with a lower limit,
+	// or an in-memory fake in tests, may allow less.
+	MinPartSize int64
 	// MultipartThreshold is the size from which a source is sent as a
 	// multipart upload (0 → the part size). A smaller one goes in one
 	// PutObject with its checksum: one request instead of four, and a plain
@@ -47,9 +52,18 @@ type Options struct {
 	StateDir string
 	// Fresh discards existing resume state (aborting its upload) first.
 	Fresh bool
-	// SkipVerify skips the check of the completed object against what was
-	// computed locally (the CLI's --verify=false).
-	SkipVerify bool
+	// Force uploads a file even when the object at the key is the file
+	// already. By default Put sends nothing then: the object has the
+	// file's size and the modification time s3up stored with it (or, with
+	// ChecksumCompare, its content), as a tree run skips unchanged files.
+	Force bool
+	// ChecksumCompare decides whether a file is unchanged by reading it and
+	// comparing its checksums with the object's, instead of by size and
+	// modification time.
+	ChecksumCompare bool
+	// Verify says how the completed object is checked against what was
+	// computed from the source (zero → VerifyContent).
+	Verify VerifyMode
 	// TrustJournal skips re-reading the parts a resume keeps from an earlier
 	// run. By default each kept part is hashed again and compared with the
 	// journal before Complete, so that a file edited in place is never
@@ -65,6 +79,36 @@ type Options struct {
 	Object ObjectOptions
 	// Listener receives progress and events (nil → none).
 	Listener Listener
+}
+
+// VerifyMode says how a completed object is checked against the source.
+type VerifyMode string
+
+const (
+	// VerifyContent, the default, compares every value the store reports
+	// (checksums, ETags that are MD5s, its own CRC-64) with the ones
+	// computed from the bytes sent; where nothing the store reports proves
+	// the bytes, the object is read back and hashed.
+	VerifyContent VerifyMode = ""
+	// VerifySize compares what the store's answers allow but never reads
+	// the object back: on a store that reports nothing else, only the size.
+	VerifySize VerifyMode = "size"
+	// VerifyOff does not look at the completed object.
+	VerifyOff VerifyMode = "off"
+)
+
+// ParseVerifyMode parses a verification mode: "content" (or "", "true"),
+// "size", "off" (or "false").
+func ParseVerifyMode(v string) (VerifyMode, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "true", "content", "full":
+		return VerifyContent, nil
+	case "size":
+		return VerifySize, nil
+	case "off", "false", "none":
+		return VerifyOff, nil
+	}
+	return "", fmt.Errorf("%w: unknown verification %q (choose content, size or off)", ErrBadInput, v)
 }
 
 // DefaultGrace is how long in-flight parts may finish after an interrupt.
@@ -178,13 +222,23 @@ func (o Options) withDefaults() Options {
 	if o.Grace == 0 {
 		o.Grace = DefaultGrace
 	}
+	if o.MinPartSize <= 0 {
+		o.MinPartSize = MinPartSize
+	}
 	return o
 }
 
 // Validate checks options that do not depend on the source.
 func (o Options) Validate() error {
+	if o.MinPartSize < 0 {
+		return fmt.Errorf("%w: negative minimum part size", ErrBadInput)
+	}
 	if o.PartSize != 0 {
-		if err := ValidatePartSize(o.PartSize); err != nil {
+		floor := o.MinPartSize
+		if floor == 0 {
+			floor = MinPartSize
+		}
+		if err := validatePartSize(o.PartSize, floor); err != nil {
 			return err
 		}
 	}
@@ -202,6 +256,9 @@ func (o Options) Validate() error {
 	if _, err := ParsePayloadSigning(string(o.Payload)); err != nil {
 		return err
 	}
+	if _, err := ParseVerifyMode(string(o.Verify)); err != nil {
+		return err
+	}
 	return o.Object.validateLock(time.Now())
 }
 
@@ -213,7 +270,7 @@ func (o ObjectOptions) validateLock(now time.Time) error {
 		return fmt.Errorf("%w: retention mode %q (choose GOVERNANCE or COMPLIANCE)", ErrBadInput, o.RetentionMode)
 	}
 	if (o.RetentionMode == "") != (o.RetainUntil == "") {
-		return fmt.Errorf("%w: a retention needs both a mode (--retention-mode) and a date (--retain-until)", ErrBadInput)
+		return store.WithHint(fmt.Errorf("%w: an Object Lock retention needs both a mode and a date", ErrBadInput), store.HintObjectLock)
 	}
 	if o.RetainUntil == "" {
 		return nil
@@ -223,7 +280,7 @@ func (o ObjectOptions) validateLock(now time.Time) error {
 		return err
 	}
 	if !t.After(now) {
-		return fmt.Errorf("%w: --retain-until %s is not in the future", ErrBadInput, o.RetainUntil)
+		return store.WithHint(fmt.Errorf("%w: the retention date %s is not in the future", ErrBadInput, o.RetainUntil), store.HintRetainUntil)
 	}
 	return nil
 }
@@ -282,7 +339,7 @@ type wire struct {
 
 // newWire decides how the parts of an upload travel. The part size no
 // longer matters: trailer bodies are cut in chunks every store accepts.
-func newWire(o Options, alg checksum.Algorithm, tls bool, _ int64) wire {
+func newWire(o Options, alg checksum.Algorithm, tls bool) wire {
 	w := wire{alg: alg, tls: tls, payload: o.Payload, kmsETags: strings.HasPrefix(strings.ToLower(o.Object.SSE), "aws:kms"), noTrailer: new(atomic.Bool)}
 	w.trailer = !o.HeaderChecksum && tls && alg.Flexible() && o.Payload != PayloadSigned
 	return w

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
 )
 
@@ -15,6 +16,7 @@ import (
 // whenever a checksum covers the part; it signs the SHA-256 only for a part
 // without a checksum over plain HTTP.
 func TestSignPayload(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		p    PayloadSigning
 		alg  checksum.Algorithm
@@ -27,7 +29,7 @@ func TestSignPayload(t *testing.T) {
 		{PayloadSigned, checksum.None, true, true}, {PayloadSigned, checksum.CRC32C, false, true},
 		{PayloadUnsigned, checksum.None, false, false}, {PayloadUnsigned, checksum.CRC32C, true, false},
 	} {
-		w := newWire(Options{Payload: tc.p}.withDefaults(), tc.alg, tc.tls, 16<<20)
+		w := newWire(Options{Payload: tc.p}.withDefaults(), tc.alg, tc.tls)
 		if got := w.signPayload(); got != tc.want {
 			t.Errorf("payload %q checksum %q tls %v: sign %v, want %v", tc.p, tc.alg, tc.tls, got, tc.want)
 		}
@@ -39,6 +41,7 @@ func TestSignPayload(t *testing.T) {
 // s3up's, not one per part); never over plain HTTP, where only a header is
 // covered by the signature.
 func TestTrailer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		o    Options
 		tls  bool
@@ -57,7 +60,7 @@ func TestTrailer(t *testing.T) {
 		{Options{Payload: PayloadSigned}, true, checksum.CRC32C, 16 << 20, false},
 		{Options{Payload: PayloadUnsigned}, true, checksum.CRC32C, 16 << 20, true},
 	} {
-		if got := newWire(tc.o.withDefaults(), tc.alg, tc.tls, tc.size).trailer; got != tc.want {
+		if got := newWire(tc.o.withDefaults(), tc.alg, tc.tls).trailer; got != tc.want {
 			t.Errorf("%+v tls %v %s %d: trailer %v, want %v", tc.o, tc.tls, tc.alg, tc.size, got, tc.want)
 		}
 	}
@@ -66,10 +69,11 @@ func TestTrailer(t *testing.T) {
 // TestCheckETags: only a part with neither a checksum nor a signed payload
 // needs its ETag compared with the local MD5.
 func TestCheckETags(t *testing.T) {
+	t.Parallel()
 	for _, alg := range checksum.All {
 		for _, p := range []PayloadSigning{PayloadAuto, PayloadSigned, PayloadUnsigned} {
 			for _, tls := range []bool{false, true} {
-				w := newWire(Options{Payload: p}.withDefaults(), alg, tls, 16<<20)
+				w := newWire(Options{Payload: p}.withDefaults(), alg, tls)
 				want := alg == checksum.None && !w.signPayload() && !tls
 				if got := w.checkETags(); got != want {
 					t.Errorf("%s %s tls=%v: %v, want %v", alg, p, tls, got, want)
@@ -77,7 +81,7 @@ func TestCheckETags(t *testing.T) {
 			}
 		}
 	}
-	w := newWire(Options{Payload: PayloadUnsigned, Object: ObjectOptions{SSE: "aws:kms"}}.withDefaults(), checksum.None, false, 16<<20)
+	w := newWire(Options{Payload: PayloadUnsigned, Object: ObjectOptions{SSE: "aws:kms"}}.withDefaults(), checksum.None, false)
 	if w.checkETags() {
 		t.Error("SSE-KMS ETags are not MD5s but are checked")
 	}
@@ -88,10 +92,11 @@ func TestCheckETags(t *testing.T) {
 // read is cut to the limiter's burst instead of failing with "exceeds
 // limiter's burst".
 func TestBodyBelowBurst(t *testing.T) {
+	t.Parallel()
 	data := bytes.Repeat([]byte("x"), 1500)
 	lim := rate.NewLimiter(1000, 1000)
 	r := &partReader{sec: io.NewSectionReader(bytes.NewReader(data), 0, int64(len(data))), size: int64(len(data)),
-		ev: newEmitter(nil), lim: lim, ctx: context.Background()}
+		ev: newEmitter(nil, Ref{}), lim: lim, ctx: context.Background()}
 	buf := make([]byte, 32<<10)
 	var got []byte
 	for {
@@ -115,19 +120,25 @@ func TestBodyBelowBurst(t *testing.T) {
 // TestBodyTeeHashesOnce: the digest computed while sending survives a
 // rewind (an SDK retry) and covers the bytes exactly once.
 func TestBodyTeeHashesOnce(t *testing.T) {
+	t.Parallel()
 	data := bytes.Repeat([]byte("0123456789"), 1000)
 	r := &partReader{sec: io.NewSectionReader(bytes.NewReader(data), 0, int64(len(data))), size: int64(len(data)),
-		ev: newEmitter(nil), ctx: context.Background(), tee: digestAlg.New()}
+		ev: newEmitter(nil, Ref{}), ctx: context.Background(), tee: newSendHash(true)}
 	io.CopyN(io.Discard, r, 3000)
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
 	io.Copy(io.Discard, r)
-	want := checksum.HashBytes(data, checksum.Request{Alg: digestAlg}).Checksum
+	want := checksum.HashBytes(data, checksum.Request{Alg: digestAlg, MD5: true})
 	if !r.whole() {
 		t.Fatal("the tee did not see the whole part once")
 	}
-	if got := b64(r.tee.Sum(nil)); got != want {
-		t.Fatalf("tee digest %s, want %s", got, want)
+	var p resume.Part
+	r.tee.record(&p)
+	if got := digestValue(p.Digest, digestAlg); got != want.Checksum {
+		t.Fatalf("tee digest %s, want %s", got, want.Checksum)
+	}
+	if got := digestValue(p.Digest, checksum.MD5); got != b64(want.MD5) {
+		t.Fatalf("tee MD5 %s, want %s", got, b64(want.MD5))
 	}
 }

@@ -103,10 +103,10 @@ func BenchmarkUploadPart(b *testing.B) {
 			if tc.limit {
 				opts.BandwidthLimit = 1 << 40
 			}
-			u := NewUploader(c, opts)
-			s := &session{u: u, opts: opts, ev: newEmitter(nil), res: &Result{},
+			u := mustUploader(b, c, opts)
+			s := &session{u: u, opts: opts, ev: newEmitter(nil, Ref{}), res: &Result{},
 				dest: resume.Destination{Endpoint: srv.URL, Bucket: "b", Key: "k"}, uploadID: "u",
-				data: fileParts{src: f, plan: plan}, w: newWire(opts, checksum.CRC32C, tc.tls, size),
+				data: fileParts{src: f, plan: plan}, w: newWire(opts, checksum.CRC32C, tc.tls),
 				parts: map[int32]resume.Part{}}
 			if s.useTrailer() != (tc.name == "https/trailer") {
 				b.Fatalf("trailer %v", s.useTrailer())

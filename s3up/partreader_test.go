@@ -34,6 +34,7 @@ func (s *recordingSender) SendFile(f syscall.Conn, off, n int64) (int64, error) 
 // its progress counted once; with a bandwidth limit it is copied through
 // Read instead, and the bytes are the same.
 func TestPartReaderWriteTo(t *testing.T) {
+	t.Parallel()
 	data := make([]byte, 5<<20)
 	for i := range data {
 		data[i] = byte(i ^ i>>9)
@@ -50,7 +51,7 @@ func TestPartReaderWriteTo(t *testing.T) {
 	const off, size = 1000, 3<<20 + 7
 	want := data[off : off+size]
 	for _, limited := range []bool{false, true} {
-		ev := newEmitter(nil)
+		ev := newEmitter(nil, Ref{})
 		r := &partReader{sec: io.NewSectionReader(f, off, size), size: size, ev: ev, ctx: t.Context()}
 		if limited {
 			r.lim = rate.NewLimiter(rate.Inf, 256<<10)

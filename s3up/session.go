@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/store"
 )
@@ -29,9 +31,10 @@ type session struct {
 	res  *Result
 	sc   *resume.Sidecar
 	meta map[string]string // metadata s3up sets on the object (a file's mtime)
-	// answerVerifies: a small file is verified from PutObject's answer when
-	// that proves its bytes (trees: see checkAnswer).
-	answerVerifies bool
+	// inTree: a file of a tree. The tree decided it must be sent (no check
+	// for an unchanged object here), and a small file is verified from
+	// PutObject's answer when that proves its bytes (see checkAnswer).
+	inTree bool
 
 	// Fixed once decided.
 	state    *resume.State // the journal decided from (nil for a fresh upload)
@@ -40,8 +43,14 @@ type session struct {
 	w        wire
 	uploadID string
 
-	mu    sync.Mutex
-	parts map[int32]resume.Part // parts on the server that Complete will name
+	feed     feed          // the parts this run sends
+	typeName string        // the name a Content-Type is guessed from (a file's, else the key)
+	refused  *refusedError // the store refused the first part's checksum: learned once Content-MD5 goes through
+	reason   string        // why the next upload created replaces an old one (Started)
+
+	mu       sync.Mutex
+	parts    map[int32]resume.Part // parts on the server that Complete will name
+	unproven map[int32]bool        // parts nothing proved when they were acknowledged (see proof.go)
 
 	profiles    *store.Profiles // what is remembered about stores, in the state directory
 	profMu      sync.Mutex
@@ -52,20 +61,27 @@ type session struct {
 
 func (s *session) client() store.S3API { return s.u.client.API }
 
+// run is the session's steps, for every source: lock the journal; for a
+// file, send nothing if the object is the file already; decide (resume,
+// start anew, done already, or refuse); plan and report the plan; send the
+// parts the source's feed yields, mending what the store's answers allow;
+// complete once the source is confirmed to be what was read; verify; remove
+// the journal and the orphans it supersedes. A source smaller than one part
+// is one PutObject (single.go).
 func (s *session) run(ctx context.Context) error {
-	if s.id.Size < s.opts.threshold() {
+	if !s.data.inMemory() && s.id.Size < s.opts.threshold() {
 		return s.putSingle(ctx)
 	}
 	path, err := s.lockState(ctx)
 	if err != nil {
 		return err
 	}
-	done := false
-	defer func() {
-		if !done {
-			s.release()
+	defer s.release()
+	if !s.data.inMemory() && !exists(path) {
+		if same, err := s.skipUnchanged(ctx); same || err != nil {
+			return err
 		}
-	}()
+	}
 	d, err := s.decide(ctx)
 	if err != nil {
 		return err
@@ -78,54 +94,149 @@ func (s *session) run(ctx context.Context) error {
 		return d.err
 	case stepDone:
 		s.finishedElsewhere(d)
-		done = true
 		return s.removeState()
-	}
-	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: s.id.Size,
-		PartSize: d.plan.PartSize, Parts: d.plan.Count, Raised: d.plan.Raised, State: path})
-	var toSend []int32
-	switch d.next {
 	case stepFresh:
 		if d.abort != "" {
 			s.abortOld(ctx, d.abort, d.reason)
 		}
-		if toSend, err = s.create(ctx, d); err != nil {
-			return err
-		}
-	case stepResume:
-		if toSend, err = s.resume(ctx, d); err != nil {
-			return err
-		}
+		s.state, s.reason = nil, d.reason
 	}
-	s.res.UploadID, s.res.Parts, s.res.PartSize = s.uploadID, s.plan.Count, s.plan.PartSize
-	err = s.sendParts(ctx, toSend)
-	if errors.Is(err, errChecksumsRefused) && d.next == stepFresh {
-		// The store refused the first parts for their checksum: start again
-		// with Content-MD5. It is remembered for this store only once a part
-		// went through that way: a refusal that was about something else
-		// (a wrong secret answers SignatureDoesNotMatch too) fails again.
-		var re *refusedError
-		errors.As(err, &re)
-		s.abortOld(ctx, s.uploadID, "started again with Content-MD5")
-		s.md5Fallback = true
-		if toSend, err = s.create(ctx, d); err != nil {
-			return err
-		}
-		s.res.UploadID = s.uploadID
-		err = s.sendParts(ctx, toSend)
-		if s.res.PartsSent > 0 {
-			s.learn(refusedChecksumWhy(re.err), func(p *store.Profile) { p.RefusesChecksums = true })
-		}
-	}
-	if err != nil {
+	if err := s.begin(ctx, d, path); err != nil {
 		return err
+	}
+	err = s.sendAll(ctx)
+	switch {
+	case errors.Is(err, errOnePart):
+		// A stream that turned out to fit in one part, with no upload of
+		// its own yet: one PutObject.
+		return s.putWhole(ctx)
+	case errors.Is(err, ErrStreamFailed):
+		return s.streamFailed(ctx, err)
+	case err != nil:
+		return err
+	}
+	if s.data.inMemory() {
+		// A stream's shape is known at its end: the parts kept or sent,
+		// and none beyond (a shorter stream leaves the old ones out).
+		count := int32(s.partsOnServer())
+		if count == 0 {
+			// An empty stream, where an earlier one left an upload: the
+			// upload goes, the object is one empty PutObject.
+			if s.uploadID != "" {
+				s.abortOld(ctx, s.uploadID, "the stream is now empty")
+				s.uploadID = ""
+			}
+			return s.putWhole(ctx)
+		}
+		s.plan = Plan{Size: s.id.Size, PartSize: s.plan.PartSize, Count: count}
+		s.res.Parts, s.res.PartsKept = count, int(count)-s.res.PartsSent
 	}
 	if err := s.complete(ctx); err != nil {
 		return err
 	}
-	done = true
 	s.dropState()
 	return nil
+}
+
+// runAndSupersede runs the session and, once its object is stored, aborts
+// the uploads it supersedes (supersede.go).
+func (s *session) runAndSupersede(ctx context.Context) error {
+	err := s.run(ctx)
+	if err == nil && !s.res.Unchanged {
+		s.supersede(ctx)
+	}
+	return err
+}
+
+// begin prepares what the decision says: the plan (reported before the
+// first byte), where the parts' bytes come from, and which parts to send.
+// A new upload is created when its first part is sent (ensureUpload).
+func (s *session) begin(ctx context.Context, d decision, path string) error {
+	if s.data.inMemory() {
+		return s.beginStream(d, path)
+	}
+	if d.next == stepFresh {
+		p, err := planParts(s.id.Size, s.opts.PartSize, s.opts.PartSizeExplicit, s.opts.MinPartSize)
+		if err != nil {
+			return err
+		}
+		d.plan = p
+	}
+	s.plan = d.plan
+	s.data = fileParts{src: s.ra, plan: d.plan}
+	s.ev.emit(Planned{Source: s.res.Source, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: s.id.Size,
+		PartSize: d.plan.PartSize, Parts: d.plan.Count, Raised: d.plan.Raised, State: path})
+	s.res.Parts, s.res.PartSize = s.plan.Count, s.plan.PartSize
+	if d.next == stepFresh {
+		s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS)
+		s.newUpload(s.w.alg)
+		s.feed = newListFeed(allParts(d.plan.Count), d.plan.Count)
+		s.ev.plan(s.id.Size, d.plan.Count, 0, 0)
+		return nil
+	}
+	toSend, err := s.resume(ctx, d)
+	if err != nil {
+		return err
+	}
+	s.res.UploadID = s.uploadID
+	s.feed = newListFeed(toSend, d.plan.Count)
+	return nil
+}
+
+// skipUnchanged reports whether the object at the key is the source already,
+// so that nothing need be sent: it has the source's size and the
+// modification time s3up stored with it (MTimeKey), or, with
+// ChecksumCompare, the source's content; and it never failed verification.
+// A file of a tree was decided by the tree, and Force sends anyway. An
+// object that cannot be looked at (a policy that allows PutObject but not
+// HeadObject) is not taken as unchanged.
+func (s *session) skipUnchanged(ctx context.Context) (bool, error) {
+	if s.inTree || s.opts.Force || (s.id.ModTime.IsZero() && !s.opts.ChecksumCompare) {
+		return false, nil
+	}
+	head, err := s.head(ctx, "")
+	switch {
+	case errors.Is(err, ErrAccess):
+		return false, nil
+	case err != nil || head == nil:
+		return false, err
+	case head.size != s.id.Size:
+		return false, nil
+	}
+	if why := s.untrusted(head.etag); why != "" {
+		s.ev.emit(Warning{Message: fmt.Sprintf("s3://%s/%s failed verification before (%s): uploading it again", s.dest.Bucket, s.dest.Key, why)})
+		return false, nil
+	}
+	by := "size and modification time"
+	if s.opts.ChecksumCompare {
+		_, c, err := s.sameContent(ctx)
+		if err != nil || c.verdict != contentSame {
+			return false, err
+		}
+		by = c.why
+	} else if !SameMTime(metadataValue(head.raw, MTimeKey), s.id.ModTime) {
+		return false, nil
+	}
+	r := s.res
+	r.Unchanged, r.ETag, r.Size = true, head.etag, head.size
+	if s.opts.ChecksumCompare {
+		r.Verified = by // what the content comparison compared
+	}
+	s.ev.emit(Unchanged{Size: head.size, ETag: head.etag, By: by})
+	return true, nil
+}
+
+// metadataValue returns the user metadata k of an object ("" if none).
+func metadataValue(h *s3.HeadObjectOutput, k string) string {
+	if h == nil {
+		return ""
+	}
+	for mk, v := range h.Metadata {
+		if strings.EqualFold(mk, k) {
+			return v
+		}
+	}
+	return ""
 }
 
 // lockState takes the lock of the journal in the state directory, moving a
@@ -196,7 +307,7 @@ func (s *session) adoptLegacy() error {
 		if s.opts.Fresh {
 			return old.Remove()
 		}
-		return fmt.Errorf("%w: resume state %s (left by an older s3up) cannot be used: %w; rerun with --fresh to discard it", ErrState, legacy, err)
+		return store.WithHint(fmt.Errorf("%w: resume state %s (left by an older s3up) cannot be used: %w", ErrState, legacy, err), store.HintFresh)
 	}
 	if err := s.sc.Compact(st); err != nil {
 		return fmt.Errorf("%w: move resume state %s to %s: %w", ErrState, legacy, s.sc.Path(), err)
@@ -237,12 +348,28 @@ func (s *session) decide(ctx context.Context) (decision, error) {
 		}
 		f.state, s.state = st, st
 	}
+	prof := s.storeProfile()
+	f.etagsProve = prof.ETagsProve()
+	if f.stream = s.data.inMemory(); f.stream {
+		f.noList, f.replaceKnown, f.refusesReplace = prof.NoListParts, prof.PartReplaceKnown, prof.RefusesPartReplace
+	}
 	for {
 		d := decide(f)
 		switch d.next {
+		case stepAskReplace:
+			s.probePartReplace(ctx)
+			p := s.storeProfile()
+			f.replaceKnown, f.refusesReplace = true, p.RefusesPartReplace
 		case stepAskParts:
 			f.listed = true
+			if s.storeProfile().NoListParts {
+				f.noList = true
+				continue
+			}
 			f.remote, f.gone, err = s.listParts(ctx, st)
+			if errors.Is(err, errNoListParts) {
+				f.noList, err = true, nil
+			}
 			if err != nil {
 				return d, err
 			}
@@ -250,6 +377,9 @@ func (s *session) decide(ctx context.Context) (decision, error) {
 			f.headed = true
 			if f.object, err = s.head(ctx, d.alg); err != nil {
 				return d, err
+			}
+			if f.object != nil {
+				f.untrusted = s.untrusted(f.object.etag)
 			}
 		default:
 			return d, nil
@@ -268,18 +398,30 @@ func (s *session) listParts(ctx context.Context, st *resume.State) ([]resume.Par
 		return remote, false, nil
 	}
 	gone, certain := store.UploadGone(err)
+	if !gone && store.Unsupported(err) {
+		s.learn("it does not implement ListParts ("+store.Describe(err)+"): an interrupted upload cannot be checked part by part, so it starts again",
+			func(p *store.Profile) { p.NoListParts = true })
+		return nil, false, errNoListParts
+	}
 	if !gone {
 		return nil, false, store.Classify(&UploadError{Op: "reconcile", UploadID: id, StatePath: s.sc.Path(), Err: err})
 	}
 	if !certain {
 		ups, lerr := store.KeyUploads(ctx, s.client(), s.dest.Bucket, s.dest.Key)
-		if lerr != nil || slices.ContainsFunc(ups, func(u store.Upload) bool { return u.UploadID == id }) {
+		if lerr != nil {
 			return nil, false, store.WithKind(ErrTransient, &UploadError{Op: "reconcile", UploadID: id, StatePath: s.sc.Path(),
-				Err: fmt.Errorf("the server answered ListParts with %s, but the upload still exists (or that could not be checked: %v); rerun later", store.Describe(err), lerr)})
+				Err: fmt.Errorf("the server answered ListParts with %s, and whether the upload still exists could not be checked (%w); rerun later", store.Describe(err), lerr)})
+		}
+		if slices.ContainsFunc(ups, func(u store.Upload) bool { return u.UploadID == id }) {
+			return nil, false, store.WithKind(ErrTransient, &UploadError{Op: "reconcile", UploadID: id, StatePath: s.sc.Path(),
+				Err: fmt.Errorf("the server answered ListParts with %s, but the upload still exists; rerun later", store.Describe(err))})
 		}
 	}
 	return nil, true, nil
 }
+
+// errNoListParts: the store does not implement ListParts.
+var errNoListParts = errors.New("the store does not implement ListParts")
 
 // abortOld aborts an upload that will not be resumed. Failure is only a
 // warning: the new upload does not depend on it, and gc finds leftovers.
@@ -287,7 +429,7 @@ func (s *session) abortOld(ctx context.Context, id, why string) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if _, err := store.Abort(actx, s.client(), s.dest.Bucket, s.dest.Key, id); err != nil {
-		s.ev.emit(Warning{Message: fmt.Sprintf("could not abort old upload %s (%s); `s3up gc` can remove it later", id, store.Describe(err))})
+		s.ev.emit(Warning{Message: fmt.Sprintf("could not abort old upload %s (%s); a gc of forgotten uploads can remove it later", id, store.Describe(err))})
 		return
 	}
 	s.ev.emit(Warning{Message: fmt.Sprintf("aborted old upload %s: %s", id, why)})
@@ -299,9 +441,9 @@ func (s *session) abortOld(ctx context.Context, id, why string) {
 func (s *session) resume(ctx context.Context, d decision) ([]int32, error) {
 	s.plan, s.uploadID = d.plan, s.state.UploadID
 	s.data = fileParts{src: s.ra, plan: d.plan}
-	s.w = newWire(s.opts, d.alg, s.u.client.Info.TLS, d.plan.PartSize)
+	s.w = newWire(s.opts, d.alg, s.u.client.Info.TLS)
 	if s.opts.PartSize != 0 && s.opts.PartSize != d.plan.PartSize {
-		s.ev.emit(Warning{Message: fmt.Sprintf("resuming with the part size the upload started with (%d bytes), not --part-size", d.plan.PartSize)})
+		s.ev.emit(Warning{Message: fmt.Sprintf("resuming with the part size the upload started with (%d bytes), not the one asked for", d.plan.PartSize)})
 	}
 	if d.alg != s.opts.Checksum {
 		s.ev.emit(Warning{Message: fmt.Sprintf("resuming with the checksum the upload started with (%s), not %s", d.alg, s.opts.Checksum)})
@@ -362,12 +504,9 @@ func (s *session) finishedElsewhere(d decision) {
 	r := s.res
 	r.AlreadyComplete, r.Resumed = true, true
 	r.UploadID, r.Parts, r.PartSize, r.PartsKept = st.UploadID, d.plan.Count, d.plan.PartSize, int(d.plan.Count)
-	r.Verified, r.Checksum = d.verified, d.value
-	if strings.Contains(d.verified, "ETag") {
-		r.ETag = d.value
-	}
+	r.ETag = d.etag
 	s.ev.emit(Completed{ETag: r.ETag})
-	s.ev.emit(Verified{Method: d.verified, Value: d.value})
+	s.recordVerified(d.check)
 }
 
 // partsSorted returns the parts Complete will name, in order.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -42,6 +41,9 @@ func (s *session) putSingle(ctx context.Context) error {
 		return err
 	}
 	if !exists(resume.SidecarPath(dir, s.id.Path, s.dest)) && !exists(resume.LegacySidecarPath(s.id.Path, s.dest)) {
+		if same, err := s.skipUnchanged(ctx); same || err != nil {
+			return err
+		}
 		return s.sendPlanned(ctx)
 	}
 	if _, err := s.lockState(ctx); err != nil {
@@ -87,12 +89,12 @@ func exists(path string) bool {
 func (s *session) sendSingle(ctx context.Context, size int64) error {
 	s.ev.plan(size, 1, 0, 0)
 	s.res.Parts, s.res.PartSize, s.res.Size = 1, size, size
-	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS, size)
+	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS)
 	p, md5, out, err := s.putObject(ctx)
 	if err != nil && s.w.alg.Flexible() && refusesChecksums(err) {
 		// Learned only if Content-MD5 goes through: a wrong secret answers
 		// SignatureDoesNotMatch too, and then fails again.
-		s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, size)
+		s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS)
 		first := err
 		if p, md5, out, err = s.putObject(ctx); err == nil {
 			s.learn(refusedChecksumWhy(first), func(pr *store.Profile) { pr.RefusesChecksums = true })
@@ -101,21 +103,22 @@ func (s *session) sendSingle(ctx context.Context, size int64) error {
 	if err != nil {
 		return store.Classify(&UploadError{Op: "put object", Err: err})
 	}
-	s.res.ETag, s.res.PartsSent, s.res.BytesSent = p.ETag, 1, size
+	s.res.ETag, s.res.VersionID, s.res.PartsSent, s.res.BytesSent = p.ETag, aws.ToString(out.VersionId), 1, size
 	s.ev.partDone(PartDone{Number: 1, Size: size, ETag: p.ETag})
 	s.ev.emit(Completed{ETag: p.ETag})
 	if err := s.src.Check(); err != nil {
 		// The object holds the bytes read, but the source changed meanwhile:
 		// say so; a rerun uploads it as it is now.
-		return store.WithKind(ErrTransient, &UploadError{Op: "put object", Err: fmt.Errorf("%v; rerun to upload it as it is now", err)})
+		return store.WithKind(ErrTransient, &UploadError{Op: "put object", Err: fmt.Errorf("%w; rerun to upload it as it is now", err)})
 	}
-	if s.opts.SkipVerify {
+	if s.opts.Verify == VerifyOff {
 		return nil
 	}
-	if s.answerVerifies && !s.opts.Object.checkedByHead() {
-		if c := checkAnswer(out, p, s.w.alg, md5); c.verified() {
-			s.res.Verified, s.res.Checksum = c.method(), c.value
-			s.ev.emit(Verified{Method: c.method(), Value: c.value, NotChecked: c.notes})
+	j := s.judging()
+	if s.inTree && !s.opts.Object.checkedByHead() {
+		if c := checkAnswer(out, p, md5, j); c.verified() {
+			s.recordVerified(c)
+			s.trusted()
 			return nil
 		}
 	}
@@ -126,10 +129,12 @@ func (s *session) sendSingle(ctx context.Context, size int64) error {
 	if head == nil {
 		return store.WithKind(ErrVerify, &UploadError{Op: "verify object", Err: fmt.Errorf("s3://%s/%s does not exist after PutObject succeeded", s.dest.Bucket, s.dest.Key)})
 	}
-	if head.sum == "" {
-		head.sum = checksum.OfPutObjectOutput(out).Get(s.w.alg)
+	head.showChecksums(checksum.OfPutObjectOutput(out), "")
+	c, err := s.confirm(ctx, []resume.Part{p}, checkSingle(head, p, md5, j))
+	if err != nil {
+		return err
 	}
-	return s.judge(head, checkSingle(head, p, s.w.alg, md5))
+	return s.judge(ctx, head, c)
 }
 
 // checkAnswer compares PutObject's answer with the part the source is:
@@ -138,39 +143,45 @@ func (s *session) sendSingle(ctx context.Context, size int64) error {
 // one request each instead of two; where the answer proves nothing beyond
 // the size (a store that shows no checksum and has opaque ETags) the
 // object is looked at (HeadObject) as for a single file.
-func checkAnswer(out *s3.PutObjectOutput, p resume.Part, alg checksum.Algorithm, md5 []byte) objectCheck {
-	head := &objectHead{size: p.Size, etag: aws.ToString(out.ETag), sum: checksum.OfPutObjectOutput(out).Get(alg),
-		native: store.NativeOf(out.ResultMetadata)}
-	c := checkSingle(head, p, alg, md5)
-	if len(c.matched) > 0 && c.matched[0] == "size" {
+func checkAnswer(out *s3.PutObjectOutput, p resume.Part, md5 []byte, j judging) objectCheck {
+	head := &objectHead{size: p.Size, etag: aws.ToString(out.ETag), native: store.NativeOf(out.ResultMetadata)}
+	head.showChecksums(checksum.OfPutObjectOutput(out), "")
+	c := checkSingle(head, p, md5, j)
+	if len(c.matched) > 0 && c.matched[0].Kind == CheckSize {
 		// The size is the one sent; the checksums are what prove the bytes.
-		c.matched[0] = "PutObject's answer"
+		c.matched[0].Label = "PutObject's answer"
 	}
 	return c
 }
 
 // putObject sends the whole source in one PutObject and returns it as the
 // single part it is, with every local digest the checks after need, and its
-// MD5.
+// MD5. An answer that shows the stored bytes are not the ones sent leaves a
+// damaged object, which is discarded.
 func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutObjectOutput, error) {
-	s.u.acquire()
+	if err := s.u.acquire(ctx); err != nil {
+		return resume.Part{}, nil, nil, err
+	}
 	defer s.u.release()
 	size := s.id.Size
-	req := s.w.request()
-	req.MD5, req.CRC32C, req.CRC64ECMA = true, true, s.nativeCRC64.Load()
+	req := s.partRequest()
+	req.MD5, req.CRC32C = true, true
 	sums, err := s.data.sums(ctx, 1, req)
 	if err != nil {
-		return resume.Part{}, nil, nil, store.WithKind(ErrTransient, fmt.Errorf("read %s: %v", s.res.Source, err))
+		return resume.Part{}, nil, nil, store.WithKind(ErrTransient, fmt.Errorf("read %s: %w", s.res.Source, err))
 	}
 	body := s.body(ctx, 1, size)
 	in := &s3.PutObjectInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), Body: body, ContentLength: aws.Int64(size)}
-	s.opts.Object.applyPut(in, s.res.Source, s.meta)
+	s.opts.Object.applyPut(in, s.typeName, s.meta)
 	if s.w.alg.Flexible() {
 		checksum.OfPutObject(in).Set(s.w.alg, sums.Checksum)
 		in.ChecksumAlgorithm = s.w.alg.SDK()
-	} else {
-		// Content-MD5 on every PutObject: buckets with Object Lock require
-		// it (or a checksum), and it costs nothing at this size.
+	}
+	if !s.w.alg.Flexible() || s.md5First() {
+		// Content-MD5 on every PutObject without a flexible checksum:
+		// buckets with Object Lock require it (or a checksum), and it costs
+		// nothing at this size; and where the store does not show the
+		// checksum, it is what the store checks.
 		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sums.MD5))
 	}
 	payloadHash := "UNSIGNED-PAYLOAD"
@@ -181,6 +192,12 @@ func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutOb
 	if req.CRC64ECMA {
 		opts = append(opts, store.WithNativeCRC64Check(1, sums.CRC64ECMA))
 	}
+	if s.etagCheck() {
+		opts = append(opts, store.WithETagCheck(1, sums.MD5))
+	}
+	if want := s.answerChecks(req, sums); len(want) > 0 {
+		opts = append(opts, store.WithAnswerChecksumCheck(1, want))
+	}
 	out, err := s.client().PutObject(ctx, in, opts...)
 	if err != nil {
 		body.withdraw()
@@ -188,12 +205,10 @@ func (s *session) putObject(ctx context.Context) (resume.Part, []byte, *s3.PutOb
 	}
 	p := resume.Part{Number: 1, Size: size, ETag: aws.ToString(out.ETag), Checksum: sums.Checksum,
 		Digest: digestOf(digestAlg, sums.CRC32C)}
-	if req.CRC64ECMA {
-		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
-	}
-	if err := s.acknowledged(ctx, &p, checksum.OfPutObjectOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
+	s.recordSums(&p, req, sums)
+	if err := s.acknowledged(ctx, &p, checksum.OfPutObjectOutput(out), out.ResultMetadata); err != nil {
 		body.withdraw()
-		return resume.Part{}, nil, nil, err
+		return resume.Part{}, nil, nil, fmt.Errorf("%w; %s", err, s.discard(ctx, p.ETag, err.Error()))
 	}
 	return p, sums.MD5, out, nil
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc64"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
@@ -63,7 +65,7 @@ func gcs(op string) error {
 // parts without a flag; the choice is journalled, remembered per endpoint
 // so the next run does not fail first, and the object is verified.
 func TestStoreRefusingChecksums(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		answer func(string) error
@@ -119,7 +121,7 @@ func TestStoreRefusingChecksums(t *testing.T) {
 // TestStoreRefusingChecksumsSmall: one PutObject refused for its checksum
 // is sent again with Content-MD5.
 func TestStoreRefusingChecksumsSmall(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	f := newFake()
 	var refused atomic.Int32
 	f.SetOnCall(refuser(&refused, b2, "PutObject"))
@@ -135,7 +137,7 @@ func TestStoreRefusingChecksumsSmall(t *testing.T) {
 // TestSmallFilesAreOnePut (issue 11): below one part, one PutObject with the
 // checksum: no multipart upload, a plain MD5 ETag, verified.
 func TestSmallFilesAreOnePut(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	f := newFake()
 	u := testUploader(t, f, Options{})
 	data := randomBytes(seeded(t), testPart-1)
@@ -159,7 +161,7 @@ func TestSmallFilesAreOnePut(t *testing.T) {
 // shows them (COS, OSS) still ends verified where its ETags allow, and the
 // result says the checksum was not compared.
 func TestStoreHidingChecksums(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	f := newFake(s3fake.HideChecksums())
 	ev := &events{}
 	u := testUploader(t, f, Options{Listener: ev})
@@ -178,45 +180,82 @@ func TestStoreHidingChecksums(t *testing.T) {
 // known to be the parts' MD5s (Content-MD5 parts); elsewhere it says the
 // store's ETags are opaque, and another check must carry the proof.
 func TestCheckObject(t *testing.T) {
+	t.Parallel()
 	data := [][]byte{[]byte("part one"), []byte("part two"), []byte("3")}
-	var parts, md5parts []resume.Part
+	var parts, md5parts, noMD5, damaged []resume.Part
 	for i, b := range data {
 		s := checksum.HashBytes(b, checksum.Request{Alg: checksum.CRC32C, MD5: true, CRC64ECMA: true})
 		m := checksum.HashBytes(b, checksum.Request{Alg: checksum.MD5, CRC32C: true})
 		etag := fmt.Sprintf(`"%x"`, s.MD5)
-		parts = append(parts, resume.Part{Number: int32(i + 1), Size: int64(len(b)), ETag: etag, Checksum: s.Checksum, CRC64ECMA: fmt.Sprint(s.CRC64ECMA)})
+		p := resume.Part{Number: int32(i + 1), Size: int64(len(b)), ETag: etag, Checksum: s.Checksum, CRC64ECMA: fmt.Sprint(s.CRC64ECMA),
+			Digest: "md5:" + b64(s.MD5)}
+		parts = append(parts, p)
 		md5parts = append(md5parts, resume.Part{Number: int32(i + 1), Size: int64(len(b)), ETag: etag, Checksum: m.Checksum, Digest: "crc32c:" + m.CRC32C})
+		p.Digest = ""
+		noMD5 = append(noMD5, p)
+		// The store holds other bytes than the ones sent: its ETag is theirs.
+		d := p
+		d.Digest = "md5:" + b64(s.MD5)
+		if i == 1 {
+			other := checksum.HashBytes([]byte("part tw0"), checksum.Request{MD5: true})
+			d.ETag = fmt.Sprintf(`"%x"`, other.MD5)
+		}
+		damaged = append(damaged, d)
 	}
 	whole := bytes.Join(data, nil)
 	size := int64(len(whole))
-	md5s, _ := partMD5s(parts)
+	md5s, _ := serverMD5s(parts)
 	etag := `"` + checksum.CompositeETag(md5s) + `"`
-	composite, _ := objectChecksum(checksum.CRC32C, "", parts)
+	damagedMD5s, _ := serverMD5s(damaged)
+	damagedETag := `"` + checksum.CompositeETag(damagedMD5s) + `"`
+	sums, sizes, _ := localSums(parts, checksum.CRC32C, checksum.CRC32C)
+	composite, _ := checksum.Object(checksum.CRC32C, types.ChecksumTypeComposite, sums, sizes)
 	fullCRC := checksum.HashBytes(whole, checksum.Request{Alg: checksum.CRC32C}).Checksum
+	crc32s := make([]string, len(data))
+	for i, b := range data {
+		crc32s[i] = checksum.HashBytes(b, checksum.Request{Alg: checksum.CRC32}).Checksum
+	}
+	crc32composite, _ := checksum.Object(checksum.CRC32, types.ChecksumTypeComposite, crc32s, sizes)
+	withCRC32 := slices.Clone(parts)
+	for i := range withCRC32 {
+		withCRC32[i].Digest += ",crc32:" + crc32s[i]
+	}
 	crc64 := crc64.Checksum(whole, crc64.MakeTable(crc64.ECMA))
+	shows := func(a checksum.Algorithm, v string) map[checksum.Algorithm]string {
+		return map[checksum.Algorithm]string{a: v}
+	}
 	for _, tc := range []struct {
 		name     string
 		o        objectHead
 		parts    []resume.Part
 		alg      checksum.Algorithm
+		prove    bool // the store's ETags are known to be MD5s
 		matched  string
 		mismatch string
 		opaque   bool // the ETag is reported as not used
 	}{
-		{"aws-like", objectHead{size: size, etag: etag, sum: composite}, parts, checksum.CRC32C, "size, CRC32C checksum, multipart ETag", "", false},
-		{"wrong size", objectHead{size: size - 1, etag: etag}, parts, checksum.CRC32C, "", "bytes", false},
-		{"wrong checksum", objectHead{size: size, etag: etag, sum: "AAAAAA==-3"}, parts, checksum.CRC32C, "", "checksum", false},
-		{"ceph full-object crc32c", objectHead{size: size, sum: fullCRC, sumType: "FULL_OBJECT", etag: etag}, parts, checksum.CRC32C, "CRC32C checksum", "", false},
+		{"aws-like", objectHead{size: size, etag: etag, shown: shows(checksum.CRC32C, composite)}, parts, checksum.CRC32C, false, "size, CRC32C checksum, multipart ETag", "", false},
+		{"checksum only: no local MD5s, the ETag is not compared", objectHead{size: size, etag: etag, shown: shows(checksum.CRC32C, composite)}, noMD5, checksum.CRC32C, false, "size, CRC32C checksum", "", false},
+		{"the server's own ETags prove nothing: no checksum, no local MD5s", objectHead{size: size, etag: etag}, noMD5, checksum.CRC32C, true, "size", "", false},
+		{"wrong size", objectHead{size: size - 1, etag: etag}, parts, checksum.CRC32C, false, "", "bytes", false},
+		{"wrong checksum", objectHead{size: size, etag: etag, shown: shows(checksum.CRC32C, "AAAAAA==-3")}, parts, checksum.CRC32C, false, "", "checksum", false},
+		{"ceph full-object crc32c", objectHead{size: size, shown: shows(checksum.CRC32C, fullCRC), sumType: "FULL_OBJECT", etag: etag}, parts, checksum.CRC32C, false, "size, CRC32C checksum, multipart ETag", "", false},
+		{"a store that computed CRC32 for CRC32C", objectHead{size: size, shown: shows(checksum.CRC32, crc32composite), etag: etag}, withCRC32, checksum.CRC32C, false, "size, CRC32 checksum, multipart ETag", "", false},
+		{"a store that computed CRC32: local CRC32s unknown", objectHead{size: size, shown: shows(checksum.CRC32, crc32composite)}, noMD5, checksum.CRC32C, false, "size", "", false},
+		{"a store that hides checksums, MD5 ETags", objectHead{size: size, etag: etag}, parts, checksum.CRC32C, true, "size, multipart ETag", "", false},
+		{"a store that hides checksums holds a damaged part", objectHead{size: size, etag: damagedETag}, damaged, checksum.CRC32C, true, "", "MD5s are not those of the bytes sent", false},
+		{"damaged part, ETags not known to be MD5s: not used", objectHead{size: size, etag: damagedETag}, damaged, checksum.CRC32C, false, "size", "", true},
 		{"cos: hidden checksum, native crc64, opaque etag", objectHead{size: size, etag: `"opaque-etag-3"`,
-			native: store.Native{CRC64Header: "x-cos-hash-crc64ecma", CRC64: crc64}}, parts, checksum.CRC32C, "size, CRC-64/ECMA (x-cos-hash-crc64ecma)", "", true},
-		{"cos: wrong native crc64", objectHead{size: size, native: store.Native{CRC64Header: "x-cos-hash-crc64ecma", CRC64: crc64 + 1}}, parts, checksum.CRC32C, "", "x-cos-hash-crc64ecma", false},
+			native: store.Native{CRC64Header: "x-cos-hash-crc64ecma", CRC64: crc64}}, parts, checksum.CRC32C, false, "size, CRC-64/ECMA (x-cos-hash-crc64ecma)", "", true},
+		{"cos: wrong native crc64", objectHead{size: size, native: store.Native{CRC64Header: "x-cos-hash-crc64ecma", CRC64: crc64 + 1}}, parts, checksum.CRC32C, false, "", "x-cos-hash-crc64ecma", false},
 		{"gcs after md5 fallback: x-goog-hash crc32c, opaque etag", objectHead{size: size, etag: `"CJ2a1uHq-3"`,
-			native: store.Native{GoogCRC32C: fullCRC}}, md5parts, checksum.MD5, "size, CRC32C (x-goog-hash)", "", true},
-		{"content-md5 parts, multipart etag of another formula: not a failure", objectHead{size: size, etag: `"00112233445566778899aabbccddeeff-3"`}, md5parts, checksum.MD5, "size", "", true},
-		{"content-md5 parts, etag of another form", objectHead{size: size, etag: `"not-md5-based"`}, md5parts, checksum.MD5, "size", "", true},
+			native: store.Native{GoogCRC32C: fullCRC}}, md5parts, checksum.MD5, false, "size, CRC32C (x-goog-hash)", "", true},
+		{"content-md5 parts: multipart ETag from the MD5s sent", objectHead{size: size, etag: etag}, md5parts, checksum.MD5, true, "size, multipart ETag", "", false},
+		{"content-md5 parts, multipart etag of another formula: not a failure", objectHead{size: size, etag: `"00112233445566778899aabbccddeeff-3"`}, md5parts, checksum.MD5, true, "size", "", true},
+		{"content-md5 parts, etag of another form", objectHead{size: size, etag: `"not-md5-based"`}, md5parts, checksum.MD5, false, "size", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := checkObject(&tc.o, tc.parts, tc.alg)
+			c := checkObject(&tc.o, tc.parts, judging{wire: tc.alg, etagsProve: tc.prove})
 			if tc.mismatch != "" {
 				if !strings.Contains(c.mismatch, tc.mismatch) {
 					t.Fatalf("mismatch %q, want one about %q", c.mismatch, tc.mismatch)
@@ -224,7 +263,7 @@ func TestCheckObject(t *testing.T) {
 				return
 			}
 			opaque := strings.Contains(strings.Join(c.notes, ";"), "ETag not used")
-			if c.mismatch != "" || !strings.Contains(c.method(), tc.matched) || opaque != tc.opaque {
+			if c.mismatch != "" || c.method() != tc.matched || opaque != tc.opaque {
 				t.Fatalf("matched %q (mismatch %q, notes %v); want %q, ETag not used %v", c.method(), c.mismatch, c.notes, tc.matched, tc.opaque)
 			}
 		})
@@ -236,7 +275,7 @@ func TestCheckObject(t *testing.T) {
 // way, so nothing is learned about the store, and the error is an access
 // error.
 func TestWrongSecretIsNotARefusal(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	for _, size := range []int{100, 3 * testPart} {
 		f := newFake()
 		f.SetOnCall(func(_ context.Context, op string, _ any) error {
@@ -247,7 +286,7 @@ func TestWrongSecretIsNotARefusal(t *testing.T) {
 		})
 		stateDir := t.TempDir()
 		u := testUploader(t, f, Options{StateDir: stateDir})
-		_, err := u.put(context.Background(), newMemSource(randomBytes(seeded(t), size)), testBucket, "k")
+		_, err := u.putSrc(context.Background(), newMemSource(randomBytes(seeded(t), size)), testBucket, "k")
 		if !errors.Is(err, ErrAccess) {
 			t.Fatalf("%d bytes: err %v, want ErrAccess", size, err)
 		}

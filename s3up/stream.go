@@ -2,10 +2,11 @@ package s3up
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -29,33 +30,40 @@ type Stream struct {
 	ID string
 	// Name is how messages name it ("standard input", "pg_dump db").
 	Name string
-	// ExpectedSize, when not negative, is the stream's exact size: the
-	// parts are planned for it (equal parts, as R2 requires), and a stream
-	// that ends at another size is never completed.
-	ExpectedSize int64
+	// Size, when positive or with SizeKnown, is the stream's exact size:
+	// the parts are planned for it (equal parts, as R2 requires), and a
+	// stream that ends at another size is never completed. The zero value
+	// is a stream of unknown size.
+	Size int64
+	// SizeKnown says that Size is the stream's size even when it is 0 (a
+	// stream that must be empty).
+	SizeKnown bool
 	// Wait, if not nil, is called once the stream ended, and says whether
 	// it ended well: a producer that exited non-zero. An error means the
 	// object is never completed (the upload is aborted).
 	Wait func() error
 }
 
+// expected is the stream's size, -1 when it is not known.
+func (st Stream) expected() int64 {
+	if st.Size > 0 || st.SizeKnown {
+		return st.Size
+	}
+	return -1
+}
+
 // StreamID is the resume-state identity of a stream ID.
 func StreamID(id string) string { return "stream:" + id }
 
-// ErrStreamFailed: the stream ended badly (its producer failed, or it ended
-// at another size than expected). Its upload was aborted: there is nothing
-// to resume.
-var ErrStreamFailed = errors.New("stream failed")
-
 // PutStream uploads a stream to bucket/key. Memory holds the parts in
 // flight: at most Concurrency+1 parts, each kept until the server
-// acknowledged it, so retries work as for files. Without ExpectedSize the
+// acknowledged it, so retries work as for files. Of unknown size, the
 // parts grow with the stream (StreamPartSize), so it never needs part
 // 10,001 below StreamCapacity.
 //
 // A stream that fits in one part goes in one PutObject. A longer one is a
 // multipart upload completed only if the stream ended well (Stream.Wait,
-// ExpectedSize); otherwise the upload is aborted and nothing is stored.
+// Size); otherwise the upload is aborted and nothing is stored.
 //
 // Resume by content: each part's SHA-256 is journalled. When an upload of
 // the same stream ID to the same destination was interrupted, the stream is
@@ -65,45 +73,255 @@ var ErrStreamFailed = errors.New("stream failed")
 // Complete: the object is exactly the new stream. A deterministic producer
 // (zfs send of a snapshot, cat, tar --sort=name of a frozen tree) saves the
 // link; any other stream is simply sent again.
-func (u *Uploader) PutStream(ctx context.Context, st Stream, bucket, key string) (*Result, error) {
-	if err := u.opts.Validate(); err != nil {
+//
+// The stream is read from the calling goroutine: a cancelled ctx takes
+// effect when a read returns, and nothing reads st.R after PutStream
+// returns.
+func (u *Uploader) PutStream(ctx context.Context, st Stream, bucket, key string, opts ...func(*Options)) (*Result, error) {
+	o, err := u.callOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	if err := ValidateDestination(bucket, key); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	ev := newEmitter(u.opts.Listener)
-	src := &streamOrigin{st: st}
-	s := &session{
-		u: u, opts: u.opts, src: src, id: src.Identity(), ev: ev,
-		dest: resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: bucket, Key: key},
-		res:  &Result{Source: st.Name, Bucket: bucket, Key: key},
+	switch {
+	case st.R == nil:
+		return nil, fmt.Errorf("%w: a stream needs a reader", ErrBadInput)
+	case st.Size < 0:
+		return nil, fmt.Errorf("%w: negative stream size %d", ErrBadInput, st.Size)
+	case st.ID == "":
+		return nil, fmt.Errorf("%w: a stream needs an ID, which names it in the resume state", ErrBadInput)
 	}
-	err := s.runStream(ctx, st)
+	if st.Name == "" {
+		st.Name = st.ID
+	}
+	start := time.Now()
+	ev := newEmitter(o.Listener, Ref{Source: st.Name, Bucket: bucket, Key: key})
+	src := &streamOrigin{st: st}
+	s := u.newSession(src, &streamParts{bufs: map[int32][]byte{}, digests: map[int32]checksum.Sums{}, reqs: map[int32]checksum.Request{}, sizes: map[int32]int64{}},
+		bucket, key, ev, o)
+	src.s = s
+	err = s.runAndSupersede(ev.withRetries(ctx))
 	ev.close()
 	s.res.Duration = time.Since(start).Seconds()
 	if err != nil {
-		return nil, err
+		return nil, kinded(err)
 	}
 	return s.res, nil
 }
 
 // streamOrigin is a stream as a session's origin.
-type streamOrigin struct{ st Stream }
+type streamOrigin struct {
+	st      Stream
+	s       *session
+	checked bool
+	bad     error
+}
 
 func (o *streamOrigin) Identity() resume.Source { return resume.Source{Path: StreamID(o.st.ID)} }
 func (o *streamOrigin) Name() string            { return o.st.Name }
 
-// Check is done by runStream at the end of the stream, before Complete.
-func (o *streamOrigin) Check() error { return nil }
+// Check, once the stream was read to its end, says whether it ended well:
+// its producer exited 0 and it has the expected size. An error wraps
+// ErrStreamFailed: nothing of the stream may be stored.
+func (o *streamOrigin) Check() error {
+	if o.checked {
+		return o.bad
+	}
+	o.checked = true
+	if o.st.Wait != nil {
+		o.bad = o.st.Wait()
+	}
+	if size, want := o.s.id.Size, o.st.expected(); o.bad == nil && want >= 0 && size != want {
+		o.bad = store.WithHint(fmt.Errorf("%s ended after %d bytes, not the expected %d", o.st.Name, size, want), store.HintExpectedSize)
+	}
+	if o.bad != nil {
+		o.bad = store.WithKind(ErrStreamFailed, o.bad)
+	}
+	return o.bad
+}
+
+// errOnePart: a new stream ended within its first part, which is at hand:
+// it goes in one PutObject, with no multipart upload.
+var errOnePart = errors.New("the stream fits in one part")
+
+// beginStream prepares a stream's run: the plan as far as it is known (a
+// size given, or the part size the stream starts with), and the feed that
+// reads the stream, skipping the parts an identical earlier run left on the
+// server (decision.remote).
+func (s *session) beginStream(d decision, path string) error {
+	st := s.src.(*streamOrigin).st
+	f := &streamFeed{s: s, st: st, data: s.data.(*streamParts)}
+	planned := Planned{Source: st.Name, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: st.expected(), State: path,
+		PartSize: StreamPartSize(s.opts.PartSize, 0)}
+	if st.expected() >= 0 {
+		p, err := planParts(st.expected(), s.opts.PartSize, s.opts.PartSizeExplicit, s.opts.MinPartSize)
+		if err != nil {
+			return err
+		}
+		f.plan = &p
+		planned.PartSize, planned.Parts, planned.Raised = p.PartSize, p.Count, p.Raised
+	}
+	alg := s.method()
+	if d.next == stepResume {
+		s.uploadID, s.res.UploadID = s.state.UploadID, s.state.UploadID
+		alg, f.prior, f.remote, f.matching = d.alg, s.state, d.remote, true
+		planned.PartSize = s.state.PartSize
+	}
+	s.plan = Plan{PartSize: planned.PartSize}
+	s.w = newWire(s.opts, alg, s.u.client.Info.TLS)
+	s.mu.Lock()
+	s.parts = map[int32]resume.Part{}
+	s.mu.Unlock()
+	s.feed = f
+	s.ev.emit(planned)
+	s.ev.plan(st.expected(), planned.Parts, 0, 0)
+	return nil
+}
+
+// streamFeed reads a stream part by part. A part the journal of an
+// identical earlier run recorded and the server still holds is kept, not
+// sent (resume by content); from the first part that differs, every part
+// is sent.
+type streamFeed struct {
+	s    *session
+	st   Stream
+	data *streamParts
+	plan *Plan // for a stream of known size
+
+	prior    *resume.State
+	remote   []resume.Part
+	matching bool // the parts so far are the earlier run's
+
+	n        int32 // the last part read
+	read     int64 // bytes read
+	skipped  int64 // bytes of parts kept from the earlier run
+	ended    bool
+	restarts bool // parts were kept, not held: the stream cannot be replayed
+	replay   bool // next yields part 1 again, still held, for a new upload
+}
+
+// partSize is the size of part n after sent bytes.
+func (f *streamFeed) partSize(n int32) int64 {
+	switch {
+	case f.matching && f.prior.Parts[n].Size > 0:
+		return f.prior.Parts[n].Size
+	case f.plan != nil && n > f.plan.Count:
+		return 1 // only to find out whether the stream goes on past its size
+	case f.plan != nil:
+		return f.plan.PartSizeOf(n)
+	}
+	return StreamPartSize(f.s.opts.PartSize, f.read)
+}
+
+func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
+	s, st := f.s, f.st
+	if f.replay {
+		f.replay = false
+		return 1, true, nil
+	}
+	for !f.ended {
+		if err := ctx.Err(); err != nil {
+			return 0, false, s.interrupted(err)
+		}
+		n := f.n + 1
+		size := f.partSize(n)
+		buf := f.data.buffer(size)
+		got, err := io.ReadFull(st.R, buf)
+		buf = buf[:got]
+		switch {
+		case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+			if ctx.Err() != nil {
+				return 0, false, s.interrupted(ctx.Err())
+			}
+			return 0, false, store.WithKind(ErrTransient, &UploadError{Op: "read " + st.Name, UploadID: s.uploadID, StatePath: s.sc.Path(), Err: err})
+		case got == 0:
+			f.data.recycle(buf)
+			f.end()
+			if n == 1 && s.uploadID == "" {
+				f.data.put(1, nil, checksum.HashBytes(nil, f.req()), f.req())
+				return 0, false, errOnePart
+			}
+			return 0, false, nil
+		}
+		last := got < int(size)
+		if f.plan != nil && (n > f.plan.Count || f.read+int64(got) > f.plan.Size) {
+			return 0, false, store.WithKind(ErrStreamFailed, store.WithHint(fmt.Errorf("%s is longer than its expected size %d", st.Name, f.plan.Size), store.HintExpectedSize))
+		}
+		if n > MaxParts {
+			return 0, false, store.WithKind(ErrStreamFailed, store.WithHint(fmt.Errorf("%s does not fit in %d parts (more than %d bytes): its size must be given", st.Name, MaxParts, f.read), store.HintExpectedSize))
+		}
+		f.n = n
+		req := f.req()
+		sums := checksum.HashBytes(buf, req)
+		f.read += int64(got)
+		if last {
+			f.end()
+		}
+		if n == 1 && last && s.uploadID == "" {
+			f.data.put(1, buf, sums, req)
+			return 0, false, errOnePart
+		}
+		if f.matching {
+			if p, ok := s.sameAsBefore(f.prior, f.remote, n, buf, sums); ok {
+				f.data.recycle(buf)
+				f.restarts = true
+				s.mu.Lock()
+				s.parts[n] = p
+				s.mu.Unlock()
+				f.skipped += p.Size
+				s.res.BytesSkipped, s.res.PartsKept = f.skipped, int(n)
+				s.ev.addBytes(p.Size)
+				s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
+				continue
+			}
+			// From the first part that differs, everything is sent.
+			f.matching = false
+			s.ev.emit(Resumed{UploadID: s.uploadID, OnServer: s.partsOnServer(), BytesOnServer: f.skipped})
+		}
+		f.data.put(n, buf, sums, req)
+		s.res.Parts = n
+		return n, true, nil
+	}
+	return 0, false, nil
+}
+
+// req is the hashing a stream part gets as it is read: what it is sent
+// with, and the SHA-256 a resume recognises it by.
+func (f *streamFeed) req() checksum.Request {
+	r := f.s.partRequest()
+	r.SHA256 = true
+	return r
+}
+
+// end records the stream's size and parts once it ended.
+func (f *streamFeed) end() {
+	f.ended = true
+	s := f.s
+	s.id.Size = f.read
+	s.res.Size, s.res.Resumed = f.read, f.prior != nil
+}
+
+func (f *streamFeed) done(n int32) { f.data.drop(n) }
+
+// restart replays the stream from its first part for a new upload: only
+// possible while that part is the one at hand (the first part goes alone)
+// and no part before it was kept instead of held.
+func (f *streamFeed) restart() bool {
+	if f.restarts || f.n != 1 {
+		return false
+	}
+	f.matching, f.prior, f.remote, f.replay = false, nil, nil, true
+	return true
+}
 
 // streamParts are a stream's parts in memory, each held until acknowledged.
 type streamParts struct {
 	mu      sync.Mutex
 	bufs    map[int32][]byte
 	digests map[int32]checksum.Sums
-	req     checksum.Request // what digests holds
+	reqs    map[int32]checksum.Request // what digests holds
 	sizes   map[int32]int64
 	free    [][]byte // buffers of acknowledged parts, to read the next parts into
 }
@@ -128,7 +346,10 @@ func (p *streamParts) buffer(size int64) []byte {
 
 func (p *streamParts) put(n int32, b []byte, s checksum.Sums, req checksum.Request) {
 	p.mu.Lock()
-	p.bufs[n], p.digests[n], p.sizes[n], p.req = b, s, int64(len(b)), req
+	if p.reqs == nil {
+		p.reqs = map[int32]checksum.Request{}
+	}
+	p.bufs[n], p.digests[n], p.sizes[n], p.reqs[n] = b, s, int64(len(b)), req
 	p.mu.Unlock()
 }
 
@@ -146,6 +367,7 @@ func (p *streamParts) drop(n int32) {
 	}
 	delete(p.bufs, n)
 	delete(p.digests, n)
+	delete(p.reqs, n)
 	p.mu.Unlock()
 }
 
@@ -166,8 +388,9 @@ func (p *streamParts) sums(_ context.Context, n int32, req checksum.Request) (ch
 	p.mu.Lock()
 	b, ok := p.bufs[n]
 	s, have := p.digests[n]
-	covered := p.req.Alg == req.Alg && (p.req.SHA256 || !req.SHA256) && (p.req.MD5 || !req.MD5) &&
-		(p.req.CRC32C || !req.CRC32C) && (p.req.CRC64ECMA || !req.CRC64ECMA)
+	had := p.reqs[n]
+	covered := had.Alg == req.Alg && (had.SHA256 || !req.SHA256) && (had.MD5 || !req.MD5) &&
+		(had.CRC32C || !req.CRC32C) && (had.CRC64ECMA || !req.CRC64ECMA) && (had.Extra == req.Extra || req.Extra == "")
 	p.mu.Unlock()
 	if !ok {
 		return checksum.Sums{}, fmt.Errorf("part %d of the stream is no longer in memory", n)
@@ -195,8 +418,10 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // equal digests mean equal bytes when a resume skips a part by content.
 func streamDigest(s checksum.Sums) string { return digestOf(checksum.SHA256, s.SHA256) }
 
-// digest is the SHA-256 entry journalled with stream part n.
-func (p *streamParts) digest(n int32) string {
+func (p *streamParts) inMemory() bool { return true }
+
+// contentDigest is the SHA-256 entry journalled with stream part n.
+func (p *streamParts) contentDigest(n int32) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.digests[n]; ok && s.SHA256 != "" {
@@ -205,222 +430,35 @@ func (p *streamParts) digest(n int32) string {
 	return ""
 }
 
-// runStream is the session of a stream: lock, look at the journal and the
-// server, read the stream part by part, skip what the server holds of an
-// identical earlier stream, send the rest, and complete only if the stream
-// ended well.
-func (s *session) runStream(ctx context.Context, st Stream) error {
-	dir, err := s.useState()
+// probePartReplace finds out, before a stream is resumed, whether the store
+// can replace a part of an upload with other bytes: a stream read again may
+// differ from a part on, and the parts before it are not kept. A throwaway
+// upload to the key gets part 1 twice, one byte each time, and is aborted.
+// An answer that proves nothing either way leaves it unknown.
+func (s *session) probePartReplace(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := s.client().CreateMultipartUpload(pctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)})
 	if err != nil {
-		return err
+		return
 	}
-	path := resume.SidecarPath(dir, s.id.Path, s.dest)
-	if s.sc, err = lockJournal(path, st.Name, s.dest); err != nil {
-		return err
-	}
-	done := false
-	defer func() {
-		if !done {
-			s.release()
-		}
-	}()
-	prior, remote, err := s.priorStream(ctx)
-	if err != nil {
-		return err
-	}
-	s.ev.emit(Planned{Source: st.Name, Bucket: s.dest.Bucket, Key: s.dest.Key, Size: st.ExpectedSize, State: path})
-	data := &streamParts{bufs: map[int32][]byte{}, digests: map[int32]checksum.Sums{}, sizes: map[int32]int64{}}
-	s.data = data
-	s.parts = map[int32]resume.Part{}
-	var plan *Plan
-	if st.ExpectedSize >= 0 {
-		p, err := PlanParts(st.ExpectedSize, s.opts.PartSize, s.opts.PartSizeExplicit)
-		if err != nil {
-			return err
-		}
-		plan = &p
-	}
-	alg := s.method()
-	if prior != nil {
-		alg = checksum.Algorithm(strings.ToLower(prior.ChecksumAlgorithm))
-		s.uploadID = prior.UploadID
-	}
-	partSize := func(n int32, sent int64) int64 {
+	id := aws.ToString(out.UploadId)
+	defer s.abortOld(ctx, id, "it only tried whether the store can replace a part")
+	for i, b := range []string{"a", "b"} {
+		sum := md5.Sum([]byte(b))
+		_, err := s.client().UploadPart(pctx, &s3.UploadPartInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key),
+			UploadId: aws.String(id), PartNumber: aws.Int32(1), Body: strings.NewReader(b), ContentLength: aws.Int64(1),
+			ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:]))}, store.WithPayloadHash("UNSIGNED-PAYLOAD"))
 		switch {
-		case prior != nil && prior.Parts[n].Size > 0:
-			return prior.Parts[n].Size
-		case plan != nil:
-			return plan.PartSizeOf(n)
-		}
-		return StreamPartSize(s.opts.PartSize, sent)
-	}
-	s.w = newWire(s.opts, alg, s.u.client.Info.TLS, partSize(1, 0))
-	req := s.w.request()
-	req.SHA256, req.CRC64ECMA = true, s.nativeCRC64.Load()
-
-	s.ev.plan(st.ExpectedSize, 0, 0, 0)
-	var x *sender
-	matching := prior != nil
-	var sent, skipped int64
-	var bad, readErr error // the stream ended badly; reading it failed
-	for n := int32(1); ; n++ {
-		size := partSize(n, sent)
-		if plan != nil && n > plan.Count {
-			size = 1 // only to find out whether the stream goes on past its size
-		}
-		if !matching && prior != nil && plan == nil {
-			size = StreamPartSize(s.opts.PartSize, sent)
-		}
-		buf := data.buffer(size)
-		got, err := readFull(ctx, st.R, buf)
-		buf = buf[:got]
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			readErr = err
-			break
-		}
-		if got == 0 {
-			break
-		}
-		last := got < int(size)
-		if plan != nil && (n > plan.Count || sent+int64(got) > plan.Size) {
-			bad = fmt.Errorf("%s is longer than --expected-size %d", st.Name, plan.Size)
-			break
-		}
-		if n > MaxParts {
-			bad = fmt.Errorf("%s does not fit in %d parts (more than %d bytes): give --expected-size", st.Name, MaxParts, sent)
-			break
-		}
-		sums := checksum.HashBytes(buf, req)
-		if n == 1 && last && prior == nil {
-			// The whole stream fits in one part: one PutObject.
-			if err := s.streamEnded(ctx, st, int64(got)); err != nil {
-				done = true
-				return err
-			}
-			data.put(1, buf, sums, req)
-			s.id.Size = int64(got)
-			done = true
-			s.sc.Remove()
-			return s.sendSingle(ctx, int64(got))
-		}
-		if matching {
-			if p, ok := s.sameAsBefore(prior, remote, n, buf, sums); ok {
-				data.recycle(buf)
-				s.parts[n] = p
-				skipped += p.Size
-				sent += p.Size
-				s.ev.addBytes(p.Size)
-				s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
-				if last {
-					break
-				}
-				continue
-			}
-			// From the first part that differs, everything is sent.
-			matching = false
-			s.ev.emit(Resumed{UploadID: s.uploadID, OnServer: len(s.parts), BytesOnServer: skipped})
-		}
-		data.put(n, buf, sums, req)
-		s.res.Parts = n
-		if x == nil {
-			// The first part sent goes alone, so that a store refusing its
-			// checksum can be met with Content-MD5 while the part is still
-			// in memory; the others go Concurrency at a time.
-			if err := s.sendFirstStreamPart(ctx, n, partSize(1, 0)); err != nil {
-				return err
-			}
-			data.drop(n)
-			x = s.newSender(ctx)
-			sent += int64(got)
-			if last {
-				break
-			}
-			continue
-		}
-		if !x.send(n, func() { data.drop(n) }) {
-			break
-		}
-		sent += int64(got)
-		if last {
-			break
+		case err == nil && i == 1:
+			s.learnQuiet(func(p *store.Profile) { p.PartReplaceKnown = true })
+		case err != nil && i == 1 && store.RefusesPartReplace(err):
+			s.learn("it refuses to replace a part of an upload it holds ("+store.Describe(err)+"); a stream read again starts a new upload",
+				func(p *store.Profile) { p.RefusesPartReplace, p.PartReplaceKnown = true, true })
+		case err != nil:
+			return
 		}
 	}
-	if x != nil {
-		if err := x.wait(); err != nil {
-			return err
-		}
-	}
-	switch {
-	case bad != nil:
-		done = true
-		return s.streamFailed(ctx, bad)
-	case readErr != nil && ctx.Err() != nil:
-		return s.interrupted(ctx.Err())
-	case readErr != nil:
-		return store.WithKind(ErrTransient, &UploadError{Op: "read " + st.Name, UploadID: s.uploadID, StatePath: s.sc.Path(), Err: readErr})
-	}
-	if err := s.streamEnded(ctx, st, sent); err != nil {
-		done = true
-		return err
-	}
-	count := int32(len(s.parts))
-	if count == 0 {
-		// An empty stream: one empty PutObject; an upload of an earlier,
-		// longer stream is aborted.
-		done = true
-		if s.uploadID != "" {
-			s.abortOld(ctx, s.uploadID, "the stream is now empty")
-		}
-		s.sc.Remove()
-		data.put(1, nil, checksum.HashBytes(nil, req), req)
-		return s.sendSingle(ctx, 0)
-	}
-	s.id.Size = sent
-	s.plan = Plan{Size: sent, Count: count}
-	s.res.Size, s.res.Parts, s.res.BytesSkipped = sent, count, skipped
-	s.res.Resumed = prior != nil
-	s.res.PartsKept = int(count) - s.res.PartsSent
-	if err := s.complete(ctx); err != nil {
-		return err
-	}
-	done = true
-	s.dropState()
-	return nil
-}
-
-// priorStream loads the journal of an earlier, interrupted upload of the
-// same stream and what the server holds of it; nil when there is none to
-// resume (no journal, --fresh, or the upload gone: it is aborted, to leave
-// nothing behind).
-func (s *session) priorStream(ctx context.Context) (*resume.State, []resume.Part, error) {
-	st, err := s.sc.Load()
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, nil
-	case err != nil && s.opts.Fresh:
-		s.ev.emit(Warning{Message: fmt.Sprintf("discarding unreadable resume state (%v); its upload, if any, is left for `s3up gc`", err)})
-		return nil, nil, nil
-	case err != nil:
-		return nil, nil, fmt.Errorf("%w: resume state cannot be used: %w; rerun with --fresh to discard it and start over", ErrState, err)
-	case !st.Stream:
-		return nil, nil, fmt.Errorf("%w: resume state %s is not a stream's; rerun with --fresh", ErrState, s.sc.Path())
-	}
-	s.state = st
-	if s.opts.Fresh {
-		s.abortOld(ctx, st.UploadID, "--fresh")
-		s.state = nil
-		return nil, nil, nil
-	}
-	remote, gone, err := s.listParts(ctx, st)
-	if err != nil {
-		return nil, nil, err
-	}
-	if gone {
-		s.abortOld(ctx, st.UploadID, "it no longer exists on the server")
-		s.state = nil
-		return nil, nil, nil
-	}
-	return st, remote, nil
 }
 
 // sameAsBefore reports whether part n of the stream as read now is the part
@@ -441,125 +479,32 @@ func (s *session) sameAsBefore(prior *resume.State, remote []resume.Part, n int3
 	return resume.Part{}, false
 }
 
-// sendFirstStreamPart sends part n, the first a stream's run sends,
-// creating the upload if there is none yet. A store that refuses its
-// checksum (and accepts it with Content-MD5) gets a new upload with
-// Content-MD5, remembered for the store.
-func (s *session) sendFirstStreamPart(ctx context.Context, n int32, firstPart int64) error {
-	if s.uploadID == "" {
-		if err := s.createStream(ctx, firstPart); err != nil {
-			return err
-		}
+// putWhole stores a stream that fits in one part (or is empty) with one
+// PutObject, once it is known to have ended well; its journal goes.
+func (s *session) putWhole(ctx context.Context) error {
+	if err := s.src.Check(); err != nil {
+		return s.streamFailed(ctx, err)
 	}
-	p, err := s.uploadPart(ctx, n)
-	var re *refusedError
-	if errors.As(err, &re) {
-		s.abortOld(ctx, s.uploadID, "started again with Content-MD5")
-		s.uploadID, s.md5Fallback = "", true
-		s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, firstPart)
-		if err := s.createStream(ctx, firstPart); err != nil {
-			return err
-		}
-		if p, err = s.uploadPart(ctx, n); err == nil {
-			s.learn(refusedChecksumWhy(re.err), func(pr *store.Profile) { pr.RefusesChecksums = true })
-		}
-	}
-	if err == nil {
-		if err = s.sc.Append(p); err != nil {
-			err = store.WithKind(ErrState, fmt.Errorf("record part %d in %s: %w", n, s.sc.Path(), err))
-		}
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return s.interrupted(ctx.Err())
-		}
-		return s.failure(err)
-	}
-	s.partDone(p)
-	s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
-	return nil
-}
-
-// createStream starts the stream's multipart upload and journal.
-func (s *session) createStream(ctx context.Context, firstPart int64) error {
-	if s.state != nil {
-		// An earlier upload of this stream whose parts no longer match from
-		// the first one: a new upload, the old one aborted.
-		s.abortOld(ctx, s.state.UploadID, "the stream differs from the one interrupted")
-		s.state = nil
-	}
-	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key)}
-	s.opts.Object.applyCreate(in, s.dest.Key, nil)
-	if s.w.alg.Flexible() {
-		in.ChecksumAlgorithm, in.ChecksumType = s.w.alg.SDK(), s.w.alg.Type()
-	}
-	id, err := s.createUpload(ctx, in)
-	if err != nil && s.w.alg.Flexible() && errors.Is(err, ErrBadInput) {
-		in.ChecksumAlgorithm, in.ChecksumType = "", ""
-		if id2, err2 := s.createUpload(ctx, in); err2 == nil {
-			s.learn(refusedChecksumWhy(err), func(p *store.Profile) { p.RefusesChecksums = true })
-			s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS, firstPart)
-			id, err = id2, nil
-		}
-	}
-	if err != nil {
-		return err
-	}
-	h := resume.Header{Version: resume.FormatVersion, UploadID: id, Destination: s.dest, Source: s.id, Stream: true,
-		PartSize: firstPart, ChecksumAlgorithm: string(s.w.alg), ObjectOptions: s.opts.Object.Record(), CreatedAt: time.Now().UTC()}
-	if err := s.sc.Create(h); err != nil {
-		s.abortOld(ctx, id, "resume state could not be written")
-		return fmt.Errorf("%w: write resume state %s: %w", ErrState, s.sc.Path(), err)
-	}
-	s.uploadID, s.res.UploadID = id, id
-	s.ev.emit(Started{UploadID: id})
-	return nil
-}
-
-// streamEnded checks, at the end of the stream, that it ended well: its
-// producer exited 0 and it has the expected size. If not, its upload is
-// aborted and its journal removed: a truncated backup is never stored.
-func (s *session) streamEnded(ctx context.Context, st Stream, size int64) error {
-	var bad error
-	if st.Wait != nil {
-		bad = st.Wait()
-	}
-	if bad == nil && st.ExpectedSize >= 0 && size != st.ExpectedSize {
-		bad = fmt.Errorf("%s ended after %d bytes, not the --expected-size %d", st.Name, size, st.ExpectedSize)
-	}
-	if bad == nil {
-		return nil
-	}
-	return s.streamFailed(ctx, bad)
+	s.sc.Remove()
+	size := s.data.size(1)
+	s.id.Size = size
+	return s.sendSingle(ctx, size)
 }
 
 // streamFailed aborts the stream's upload and removes its journal: nothing
 // of a stream that ended badly is ever completed.
 func (s *session) streamFailed(ctx context.Context, why error) error {
 	if s.uploadID != "" {
-		s.abortOld(ctx, s.uploadID, "the stream ended badly: "+why.Error())
+		// Not abortOld's "aborted old upload": it is most often the upload
+		// this run started; the error says why the stream failed.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, err := store.Abort(actx, s.client(), s.dest.Bucket, s.dest.Key, s.uploadID); err != nil {
+			s.ev.emit(Warning{Message: fmt.Sprintf("could not abort upload %s of the failed stream (%s); a gc of forgotten uploads can remove it later", s.uploadID, store.Describe(err))})
+		} else {
+			s.ev.emit(Warning{Message: fmt.Sprintf("aborted upload %s: the stream ended badly, so nothing of it is stored", s.uploadID)})
+		}
 	}
 	s.sc.Remove()
 	return store.WithKind(ErrStreamFailed, fmt.Errorf("%w; nothing was stored", why))
-}
-
-// readFull reads len(buf) bytes, or up to the end of the stream, and stops
-// waiting when ctx is done (a read from a pipe cannot be interrupted; it is
-// left to finish in the background, and the process is about to end).
-func readFull(ctx context.Context, r io.Reader, buf []byte) (int, error) {
-	type result struct {
-		n   int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		n, err := io.ReadFull(r, buf)
-		ch <- result{n, err}
-	}()
-	select {
-	case res := <-ch:
-		return res.n, res.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
 }

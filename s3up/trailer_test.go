@@ -14,6 +14,7 @@ import (
 // encoding", and for nothing that is about the network, throttling, the
 // upload or the bytes.
 func TestTrailerRefusal(t *testing.T) {
+	t.Parallel()
 	part := func(status int, code string) error {
 		return s3fake.APIError("UploadPart", status, code, "message")
 	}

@@ -8,161 +8,18 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/middleware"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
 	"github.com/s3up/s3up/s3up/store"
 )
-
-// sendParts uploads the given parts, at most Concurrency at a time, and
-// journals each as soon as the server acknowledges it.
-func (s *session) sendParts(ctx context.Context, parts []int32) error {
-	if len(parts) == 0 {
-		return nil
-	}
-	x := s.newSender(ctx)
-	for _, n := range parts {
-		if !x.send(n, nil) {
-			break
-		}
-	}
-	return x.wait()
-}
-
-// sender sends parts, within the Uploader's concurrency budget (at most
-// Concurrency at a time across its sessions), and journals each as
-// soon as the server acknowledges it.
-//
-// When ctx is cancelled (an interrupt), no new part starts; parts in flight
-// get Options.Grace to finish so their bytes are not wasted, then are cut.
-// A part that fails for good (after the SDK's retries) stops new parts; a
-// failure no rerun can fix (access denied, a refused option) also cuts the
-// parts in flight at once, since their outcome no longer matters.
-type sender struct {
-	s           *session
-	ctx         context.Context // the run's: its end stops new parts
-	partCtx     context.Context // the parts': cut Grace after ctx ends, or at a permanent failure
-	cancelParts context.CancelCauseFunc
-	stop        func() bool
-	g           errgroup.Group
-
-	mu     sync.Mutex
-	failed error
-}
-
-func (s *session) newSender(ctx context.Context) *sender {
-	x := &sender{s: s, ctx: ctx}
-	x.partCtx, x.cancelParts = context.WithCancelCause(context.WithoutCancel(ctx))
-	x.stop = context.AfterFunc(ctx, func() {
-		if s.opts.Grace < 0 {
-			x.cancelParts(context.Canceled)
-			return
-		}
-		t := time.AfterFunc(s.opts.Grace, func() { x.cancelParts(context.Canceled) })
-		context.AfterFunc(x.partCtx, func() { t.Stop() })
-	})
-	return x
-}
-
-func (x *sender) setFailed(err error) {
-	x.mu.Lock()
-	if x.failed == nil {
-		x.failed = err
-	}
-	x.mu.Unlock()
-	if !errors.Is(store.Classify(err), ErrTransient) {
-		x.cancelParts(err)
-	}
-}
-
-// stopped reports whether no new part may start.
-func (x *sender) stopped() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.failed != nil || x.ctx.Err() != nil
-}
-
-// send sends part n in the background, once a place in the Uploader's
-// concurrency budget is free (send blocks until then: the place is taken
-// before the part is read or a goroutine started). done, if not nil, runs when the part is finished, whatever the
-// outcome. send reports false when no part may start any more.
-func (x *sender) send(n int32, done func()) bool {
-	if x.stopped() {
-		if done != nil {
-			done()
-		}
-		return false
-	}
-	x.s.u.acquire()
-	x.g.Go(func() error {
-		defer x.s.u.release()
-		if done != nil {
-			defer done()
-		}
-		if x.stopped() {
-			return nil
-		}
-		s := x.s
-		p, err := s.uploadPart(x.partCtx, n)
-		if err == nil {
-			if err = s.sc.Append(p); err != nil {
-				err = store.WithKind(ErrState, fmt.Errorf("record part %d in %s: %w", n, s.sc.Path(), err))
-			}
-		}
-		if err != nil {
-			x.setFailed(err)
-			return nil
-		}
-		s.partDone(p)
-		s.ev.partDone(PartDone{Number: n, Size: p.Size, ETag: p.ETag})
-		return nil
-	})
-	return true
-}
-
-// wait waits for the parts sent and returns the first failure, or the
-// interruption.
-func (x *sender) wait() error {
-	x.g.Wait()
-	x.stop()
-	x.cancelParts(nil)
-	if x.failed != nil && x.ctx.Err() == nil {
-		return x.s.failure(x.failed)
-	}
-	if x.ctx.Err() != nil {
-		return x.s.interrupted(x.ctx.Err())
-	}
-	return nil
-}
-
-// interrupted is the error of a run stopped by ctx: the state is kept.
-func (s *session) interrupted(cause error) error {
-	return &UploadError{Op: "upload interrupted", UploadID: s.uploadID, StatePath: s.sc.Path(), Err: cause}
-}
-
-// failure gives a part's error the upload's recovery data and its kind.
-func (s *session) failure(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return s.interrupted(err)
-	}
-	var ue *UploadError
-	if !errors.As(err, &ue) {
-		ue = &UploadError{Op: "upload", Err: err}
-		err = ue
-	}
-	ue.UploadID, ue.StatePath = s.uploadID, s.sc.Path()
-	return store.Classify(err)
-}
 
 // uploadPart sends part n, never holding it in memory. Over HTTPS it is
 // read once, its checksum computed on the way and sent as a trailer
@@ -183,8 +40,16 @@ func (s *session) uploadPart(ctx context.Context, n int32) (resume.Part, error) 
 	// something else fails again.
 	s.w.noTrailer.Store(true)
 	p, err = s.uploadPartHeader(ctx, n, size)
-	if err == nil && !errors.Is(refused, errTrailerUnproven) {
+	switch {
+	case err != nil:
+	case !errors.Is(refused, errTrailerUnproven):
 		s.learn(fmt.Sprintf("it refuses aws-chunked bodies with a trailing checksum (%s); parts carry the checksum in a header, computed in a read before the send", store.Describe(refused)),
+			func(pr *store.Profile) { pr.RefusesTrailers = true })
+	case !s.storeProfile().HidesChecksums:
+		// It showed the checksum of the part sent with the header, and not
+		// of the one sent with the trailer: what it did with the trailer is
+		// unknown, so parts carry the header from now on.
+		s.learn("it does not show the checksum of a part sent with an aws-chunked trailer (it does with a header); parts carry the checksum in a header, computed in a read before the send",
 			func(pr *store.Profile) { pr.RefusesTrailers = true })
 	}
 	return p, err
@@ -200,7 +65,7 @@ func (s *session) useTrailer() bool {
 	if !s.w.trailer || s.w.noTrailer.Load() || s.nativeCRC64.Load() || !s.u.client.SDK() {
 		return false
 	}
-	if _, file := s.data.(fileParts); !file {
+	if s.data.inMemory() {
 		return false
 	}
 	p := s.storeProfile()
@@ -212,20 +77,20 @@ func (s *session) useTrailer() bool {
 // or the ETag check, the store's native CRC-64 once it is known), once as
 // the request body.
 func (s *session) uploadPartHeader(ctx context.Context, n int32, size int64) (resume.Part, error) {
-	req := s.w.request()
-	req.CRC64ECMA = s.nativeCRC64.Load()
+	req := s.partRequest()
 	var sums checksum.Sums
 	if !req.Empty() {
 		var err error
 		if sums, err = s.data.sums(ctx, n, req); err != nil {
-			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %v", s.res.Source, err))}
+			return resume.Part{}, &UploadError{Op: fmt.Sprintf("read part %d", n), Err: store.WithKind(ErrTransient, fmt.Errorf("%s: %w", s.res.Source, err))}
 		}
 	}
-	// With nothing to hash before sending, the body is read once, by the
-	// send, and the local digest is computed on the way.
+	// Without a checksum the local digests are computed from the bytes as
+	// they are sent: a part sent without any check is still compared with
+	// what the store reports of it (its ETag), and a resume can prove it.
 	body := s.body(ctx, n, size)
 	if s.w.alg == checksum.None {
-		body.tee = digestAlg.New()
+		body.tee = newSendHash(sums.MD5 == nil)
 	}
 	in := &s3.UploadPartInput{
 		Bucket: aws.String(s.dest.Bucket), Key: aws.String(s.dest.Key), UploadId: aws.String(s.uploadID),
@@ -237,16 +102,22 @@ func (s *session) uploadPartHeader(ctx context.Context, n int32, size int64) (re
 		checksum.OfUploadPart(in).Set(s.w.alg, sums.Checksum)
 		in.ChecksumAlgorithm = s.w.alg.SDK()
 	}
+	if v := s.contentMD5(sums); v != "" {
+		in.ContentMD5 = aws.String(v)
+	}
 	payloadHash := "UNSIGNED-PAYLOAD"
 	if s.w.signPayload() {
 		payloadHash = sums.SHA256
 	}
 	callOpts := []func(*s3.Options){store.WithPayloadHash(payloadHash), store.WithErrorBodyCheck()}
-	if s.w.checkETags() {
-		callOpts = append(callOpts, store.WithETagCheck(n, sums.MD5))
+	if md5 := md5Of(sums, s.w.alg); md5 != nil && s.etagCheck() {
+		callOpts = append(callOpts, store.WithETagCheck(n, md5))
 	}
 	if req.CRC64ECMA {
 		callOpts = append(callOpts, store.WithNativeCRC64Check(n, sums.CRC64ECMA))
+	}
+	if want := s.answerChecks(req, sums); len(want) > 0 {
+		callOpts = append(callOpts, store.WithAnswerChecksumCheck(n, want))
 	}
 	op := fmt.Sprintf("upload part %d", n)
 	out, err := s.client().UploadPart(ctx, in, callOpts...)
@@ -261,26 +132,68 @@ func (s *session) uploadPartHeader(ctx context.Context, n int32, size int64) (re
 			body.withdraw()
 			return resume.Part{}, &UploadError{Op: op, Err: store.WithKind(ErrTransient, errors.New("the part's bytes were not all read"))}
 		}
-		p.Digest = digestOf(digestAlg, base64.StdEncoding.EncodeToString(body.tee.Sum(nil)))
+		body.tee.record(&p)
 	case s.w.alg == checksum.MD5:
 		p.Digest = digestOf(digestAlg, sums.CRC32C)
 	}
+	s.recordSums(&p, req, sums)
 	s.addStreamDigest(&p)
-	if req.CRC64ECMA {
-		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
-	}
-	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out).Get(s.w.alg), out.ResultMetadata); err != nil {
+	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out), out.ResultMetadata); err != nil {
 		body.withdraw()
 		return resume.Part{}, &UploadError{Op: op, Err: err}
 	}
 	return p, nil
 }
 
-// addStreamDigest journals a stream part's SHA-256, by which a resume
-// recognises it.
+// md5Of returns the MD5 in sums: the checksum itself for Content-MD5 parts.
+func md5Of(sums checksum.Sums, alg checksum.Algorithm) []byte {
+	if alg == checksum.MD5 {
+		b, _ := base64.StdEncoding.DecodeString(sums.Checksum)
+		return b
+	}
+	return sums.MD5
+}
+
+// sendHash computes a part's local digests from its bytes as they are
+// sent: its CRC32C and, unless it was computed before the send, its MD5.
+type sendHash struct{ crc, md5 hash.Hash }
+
+func newSendHash(md5 bool) *sendHash {
+	h := &sendHash{crc: digestAlg.New()}
+	if md5 {
+		h.md5 = checksum.MD5.New()
+	}
+	return h
+}
+
+func (h *sendHash) Write(p []byte) (int, error) {
+	h.crc.Write(p)
+	if h.md5 != nil {
+		h.md5.Write(p)
+	}
+	return len(p), nil
+}
+
+func (h *sendHash) Reset() {
+	h.crc.Reset()
+	if h.md5 != nil {
+		h.md5.Reset()
+	}
+}
+
+// record puts the digests into p's journal entry.
+func (h *sendHash) record(p *resume.Part) {
+	p.Digest = addDigest(p.Digest, digestAlg, base64.StdEncoding.EncodeToString(h.crc.Sum(nil)))
+	if h.md5 != nil {
+		p.Digest = addDigest(p.Digest, checksum.MD5, base64.StdEncoding.EncodeToString(h.md5.Sum(nil)))
+	}
+}
+
+// addStreamDigest journals the digest by which a resume recognises a part
+// of a source that cannot be read again (a stream's SHA-256).
 func (s *session) addStreamDigest(p *resume.Part) {
-	if d, ok := s.data.(interface{ digest(int32) string }); ok {
-		p.Digest = addDigest(p.Digest, checksum.SHA256, digestValue(d.digest(p.Number), checksum.SHA256))
+	if alg, v, ok := strings.Cut(s.data.contentDigest(p.Number), ":"); ok {
+		p.Digest = addDigest(p.Digest, checksum.Algorithm(alg), v)
 	}
 }
 
@@ -299,43 +212,6 @@ func (s *session) refusal(p resume.Part, err error) (resume.Part, error) {
 		return p, err
 	}
 	return p, &refusedError{err}
-}
-
-// acknowledged checks a part's answer: an ETag; the server's checksum (where
-// it shows one) equal to the local one; the store's native CRC-64 (where it
-// reports one) equal to the local bytes'. It learns what the answer tells
-// about the store.
-func (s *session) acknowledged(ctx context.Context, p *resume.Part, serverSum string, md middleware.Metadata) error {
-	if p.ETag == "" {
-		return store.WithKind(ErrTransient, errors.New("server answered without an ETag"))
-	}
-	if serverSum != "" && p.Checksum != "" && serverSum != p.Checksum {
-		return store.WithKind(ErrTransient, fmt.Errorf("server stored checksum %s, local bytes have %s", serverSum, p.Checksum))
-	}
-	if serverSum == "" && s.w.alg.Flexible() && !s.storeProfile().HidesChecksums {
-		s.learn("it accepts S3 flexible checksums but does not show them in its answers", func(pr *store.Profile) { pr.HidesChecksums = true })
-	}
-	nat := store.NativeOf(md)
-	if nat.CRC64Header == "" {
-		return nil
-	}
-	if !s.nativeCRC64.Swap(true) {
-		s.learn(fmt.Sprintf("it reports a CRC-64/ECMA of every part and object (%s), which s3up compares with its own", nat.CRC64Header),
-			func(pr *store.Profile) { pr.NativeCRC64 = nat.CRC64Header })
-	}
-	if p.CRC64ECMA == "" {
-		// Sent before the store's CRC-64 was known: read the part again.
-		sums, err := s.data.sums(ctx, p.Number, checksum.Request{CRC64ECMA: true})
-		if err != nil {
-			return store.WithKind(ErrTransient, fmt.Errorf("read part %d again: %v", p.Number, err))
-		}
-		p.CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
-	}
-	if want := strconv.FormatUint(nat.CRC64, 10); want != p.CRC64ECMA {
-		local, _ := strconv.ParseUint(p.CRC64ECMA, 10, 64)
-		return store.CRC64Mismatch(p.Number, nat.CRC64Header, nat.CRC64, local)
-	}
-	return nil
 }
 
 // errTrailerUnproven: the store took a part sent with a trailer but did not
@@ -376,7 +252,7 @@ func (s *session) uploadPartTrailer(ctx context.Context, n int32, size int64) (p
 		return resume.Part{}, nil, errTrailerUnproven
 	}
 	p = resume.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: local}
-	if err := s.acknowledged(ctx, &p, serverSum, out.ResultMetadata); err != nil {
+	if err := s.acknowledged(ctx, &p, checksum.OfUploadPartOutput(out), out.ResultMetadata); err != nil {
 		body.withdraw()
 		return resume.Part{}, &UploadError{Op: op, Err: err}, nil
 	}
@@ -429,7 +305,7 @@ type partReader struct {
 	ev       *emitter
 	lim      *rate.Limiter
 	ctx      context.Context
-	tee      hash.Hash
+	tee      *sendHash
 	pos      int64 // current offset within the part
 	reported int64 // bytes counted as progress so far
 	hashed   int64 // bytes fed to tee

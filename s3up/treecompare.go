@@ -2,6 +2,7 @@ package s3up
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -43,9 +44,8 @@ func (r *treeRun) compareContent(ctx context.Context, f treeFile, ev *emitter) (
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	defer src.Close()
-	s := &session{u: r.u, opts: r.u.opts, src: src, ra: src, id: src.Identity(), ev: ev,
-		dest: resume.Destination{Endpoint: r.u.client.Info.Endpoint, Bucket: r.t.Bucket, Key: f.key},
-		res:  &Result{Source: src.Name(), Bucket: r.t.Bucket, Key: f.key}}
+	s := r.u.newSession(src, fileParts{src: src}, r.t.Bucket, f.key, ev, r.opts)
+	s.ra = src
 	if _, err := s.useState(); err != nil {
 		return nil, nil, err
 	}
@@ -70,10 +70,9 @@ func (s *session) sameContent(ctx context.Context) (*objectHead, contentFacts, e
 	}
 	size := s.id.Size
 	if head.size != size {
-		return head, contentFacts{why: fmt.Sprintf("mismatch: the object has %d bytes, the file %d", head.size, size)}, nil
+		return head, contentFacts{verdict: contentDifferent, why: fmt.Sprintf("mismatch: the object has %d bytes, the file %d", head.size, size)}, nil
 	}
 	alg, sum := checksum.OfHead(head.raw).Any()
-	head.sum = sum
 	count := partsIn(head.etag, sum)
 	plan := Plan{Size: size, PartSize: size, Count: 1, LastPartSize: size}
 	if count > 1 {
@@ -90,28 +89,29 @@ func (s *session) sameContent(ctx context.Context) (*objectHead, contentFacts, e
 		n := int32(i + 1)
 		sums, err := data.sums(ctx, n, req)
 		if err != nil {
-			return nil, contentFacts{}, store.WithKind(ErrTransient, fmt.Errorf("read %s: %v", s.res.Source, err))
+			return nil, contentFacts{}, store.WithKind(ErrTransient, fmt.Errorf("read %s: %w", s.res.Source, err))
 		}
 		parts[i] = resume.Part{Number: n, Size: data.size(n), Checksum: sums.Checksum, ETag: `"` + hex.EncodeToString(sums.MD5) + `"`,
-			Digest: digestOf(digestAlg, sums.CRC32C)}
+			Digest: addDigest(digestOf(digestAlg, sums.CRC32C), checksum.MD5, base64.StdEncoding.EncodeToString(sums.MD5))}
 		if req.CRC64ECMA {
 			parts[i].CRC64ECMA = strconv.FormatUint(sums.CRC64ECMA, 10)
 		}
 	}
 	var c objectCheck
+	j := judging{wire: alg}
 	if count > 1 || strings.Contains(head.etag, "-") {
-		c = checkObject(head, parts, alg)
+		c = checkObject(head, parts, j)
 	} else {
 		md5, _ := checksum.ETagMD5(parts[0].ETag)
-		c = checkSingle(head, parts[0], alg, md5)
+		c = checkSingle(head, parts[0], md5, j)
 	}
 	switch {
 	case c.mismatch != "":
-		return head, contentFacts{why: "mismatch: " + c.mismatch}, nil
+		return head, contentFacts{verdict: contentDifferent, why: "mismatch: " + c.mismatch}, nil
 	case !c.verified():
 		return head, contentFacts{why: "not comparable: " + strings.Join(c.notes, "; ")}, nil
 	}
-	return head, contentFacts{same: true, why: "compared " + c.method()}, nil
+	return head, contentFacts{verdict: contentSame, why: "compared " + c.method()}, nil
 }
 
 // partsIn is the number of parts a multipart object's ETag or checksum

@@ -23,6 +23,7 @@ const (
 	DecisionChangedContent = "changed: content"
 	DecisionNoMTime        = "changed: no mtime on the object"
 	DecisionNotComparable  = "changed: content not comparable"
+	DecisionUntrusted      = "changed: failed verification before"
 )
 
 // listedObject is one entry of the bucket's listing.
@@ -42,9 +43,18 @@ type mtimeHead struct {
 // contentFacts is the outcome of comparing the file's bytes with the
 // object's checksums (--checksum-compare).
 type contentFacts struct {
-	same bool
-	why  string // what was compared, or why it could not be
+	verdict contentVerdict
+	why     string // what was compared, or why it could not be
 }
+
+// contentVerdict is what a content comparison found.
+type contentVerdict int
+
+const (
+	contentUnknown   contentVerdict = iota // nothing beyond the size could be compared
+	contentSame                            // a check beyond the size matched, none contradicts
+	contentDifferent                       // a check contradicts the file
+)
 
 type fileFacts struct {
 	size            int64
@@ -52,6 +62,7 @@ type fileFacts struct {
 	object          *listedObject      // nil: not in the listing
 	record          *resume.TreeRecord // what the journal says was stored, nil if nothing
 	checksumCompare bool
+	untrusted       bool // the object failed verification before (resume.DistrustList)
 
 	head    *mtimeHead    // asked for
 	content *contentFacts // asked for
@@ -87,13 +98,15 @@ func decideFile(f fileFacts) fileDecision {
 	switch {
 	case obj == nil:
 		return fileDecision{next: fileUpload, reason: DecisionNew}
+	case f.untrusted:
+		return fileDecision{next: fileUpload, reason: DecisionUntrusted}
 	case obj.size != f.size:
 		return fileDecision{next: fileUpload, reason: DecisionChangedSize}
 	case f.checksumCompare && f.content == nil:
 		return fileDecision{next: fileAskContent}
-	case f.checksumCompare && f.content.same:
+	case f.checksumCompare && f.content.verdict == contentSame:
 		return fileDecision{next: fileSkip, reason: DecisionSameContent, detail: f.content.why, etag: obj.etag}
-	case f.checksumCompare && strings.HasPrefix(f.content.why, "mismatch"):
+	case f.checksumCompare && f.content.verdict == contentDifferent:
 		return fileDecision{next: fileUpload, reason: DecisionChangedContent, detail: f.content.why}
 	case f.checksumCompare:
 		return fileDecision{next: fileUpload, reason: DecisionNotComparable, detail: f.content.why}

@@ -44,10 +44,10 @@ func (r *treeRun) delete(ctx context.Context) {
 	case res.Unreadable > 0:
 		res.DeleteRefused = "part of the tree could not be read, so what is missing from it is not known"
 	case r.t.MaxDelete > 0 && len(gone) > r.t.MaxDelete:
-		res.DeleteRefused = fmt.Sprintf("%d objects would be deleted, more than --max-delete %d", len(gone), r.t.MaxDelete)
+		res.DeleteRefused = fmt.Sprintf("%d objects would be deleted, more than the %d allowed", len(gone), r.t.MaxDelete)
 	}
 	if res.DeleteRefused != "" {
-		r.ev.emit(Warning{Message: fmt.Sprintf("--delete: %d objects under s3://%s/%s have no file any more, but nothing is deleted: %s",
+		r.ev.emit(Warning{Message: fmt.Sprintf("deleting: %d objects under s3://%s/%s have no file any more, but nothing is deleted: %s",
 			len(gone), r.t.Bucket, r.t.Prefix, res.DeleteRefused)})
 		return
 	}

@@ -67,11 +67,6 @@ type TreeResult struct {
 	Duration       float64   `json:"duration_seconds"`
 }
 
-// ErrPartial marks a tree run that did part of its job: some files failed
-// (or a directory could not be read, or --delete was refused), the others
-// were stored or are unchanged. A rerun retries what failed.
-var ErrPartial = errors.New("some files of the tree were not uploaded")
-
 // Outcomes of a file in a tree run (FileDone.Outcome).
 const (
 	OutcomeUploaded = "uploaded"
@@ -82,6 +77,7 @@ const (
 
 // TreeScanned: the tree was walked and the bucket listed.
 type TreeScanned struct {
+	about
 	Files      int   `json:"files"`
 	Bytes      int64 `json:"bytes"`
 	Objects    int   `json:"objects"` // objects listed under the prefix
@@ -93,6 +89,7 @@ type TreeScanned struct {
 // FileDone: one file of a tree is done: uploaded, skipped as unchanged,
 // failed, or (dry run) decided.
 type FileDone struct {
+	about
 	Path     string  `json:"path"`
 	Key      string  `json:"key"`
 	Size     int64   `json:"size"`
@@ -107,13 +104,17 @@ type FileDone struct {
 // link not followed, a link loop, a dangling link, a FIFO, socket or
 // device (never opened).
 type Skipped struct {
+	about
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
+	// NotFollowed: a symbolic link, which Tree.FollowSymlinks would follow.
+	NotFollowed bool `json:"-"`
 }
 
 // Unreadable: a directory or entry of the tree could not be read; what it
 // holds is not uploaded, and --delete deletes nothing.
 type Unreadable struct {
+	about
 	Path string `json:"path"`
 	Err  error  `json:"-"`
 }
@@ -121,6 +122,7 @@ type Unreadable struct {
 // InFile: an event of one file's upload within a tree (a warning, a
 // resumed upload).
 type InFile struct {
+	about
 	Path  string `json:"path"`
 	Key   string `json:"key"`
 	Event Event  `json:"-"`
@@ -129,6 +131,7 @@ type InFile struct {
 // Deleted: an object under the prefix that no file names any more was
 // deleted (DryRun: would be).
 type Deleted struct {
+	about
 	Key    string `json:"key"`
 	DryRun bool   `json:"dry_run,omitempty"`
 	Err    error  `json:"-"`
@@ -150,6 +153,7 @@ type treeFile struct {
 // treeRun is one PutTree.
 type treeRun struct {
 	u    *Uploader
+	opts Options // the call's
 	t    Tree
 	ev   *emitter
 	dest resume.Destination // Key: the prefix
@@ -180,9 +184,10 @@ type treeRun struct {
 // file's error). A failure that would fail every file (access denied, no
 // such bucket) stops the run. The state of the run (the tree journal) lives
 // in the state directory.
-func (u *Uploader) PutTree(ctx context.Context, t Tree) (*TreeResult, error) {
+func (u *Uploader) PutTree(ctx context.Context, t Tree, opts ...func(*Options)) (*TreeResult, error) {
 	start := time.Now()
-	if err := u.opts.Validate(); err != nil {
+	o, err := u.callOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	if err := validateBucket(t.Bucket); err != nil {
@@ -191,16 +196,16 @@ func (u *Uploader) PutTree(ctx context.Context, t Tree) (*TreeResult, error) {
 	if len(t.Roots) == 0 {
 		return nil, fmt.Errorf("%w: no directory or file to upload", ErrBadInput)
 	}
-	r := &treeRun{u: u, t: t, ev: newEmitter(u.opts.Listener),
+	r := &treeRun{u: u, opts: o, t: t, ev: newEmitter(o.Listener, Ref{Source: t.Roots[0], Bucket: t.Bucket, Key: t.Prefix}),
 		dest:   resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: t.Bucket, Key: t.Prefix},
 		keys:   map[string]string{},
 		listed: map[string]listedObject{},
 		res:    TreeResult{Bucket: t.Bucket, Prefix: t.Prefix, DryRun: t.DryRun, Start: start}}
 	defer r.ev.close()
-	err := r.run(ctx)
+	err = r.run(r.ev.withRetries(ctx))
 	r.res.End = time.Now()
 	r.res.Duration = r.res.End.Sub(start).Seconds()
-	return &r.res, err
+	return &r.res, kinded(err)
 }
 
 func (r *treeRun) run(ctx context.Context) error {
@@ -227,7 +232,7 @@ func (r *treeRun) run(ctx context.Context) error {
 	}
 	if r.t.Delete && len(r.files) == 0 {
 		r.closeJournal(false)
-		return fmt.Errorf("%w: the tree has no files to upload: refusing to --delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix)
+		return fmt.Errorf("%w: the tree has no files to upload: refusing to delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix)
 	}
 	if len(r.files) == 0 {
 		r.ev.emit(Warning{Message: fmt.Sprintf("no files to upload under %s", strings.Join(r.t.Roots, ", "))})
@@ -247,7 +252,12 @@ func (r *treeRun) run(ctx context.Context) error {
 	r.closeJournal(!interrupted)
 	switch {
 	case interrupted:
-		return fmt.Errorf("tree upload interrupted: %w", context.Cause(ctx))
+		// ctx.Err() (context.Canceled) is what callers test for; the cause,
+		// when there is one (a signal), says why.
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			return fmt.Errorf("tree upload stopped: %w: %w", ctx.Err(), cause)
+		}
+		return fmt.Errorf("tree upload stopped: %w", ctx.Err())
 	case r.stopErr != nil:
 		return r.stopErr
 	}
@@ -338,7 +348,7 @@ func (r *treeRun) walk(ctx context.Context, root string) error {
 		},
 		Skipped: func(s tree.Skipped) {
 			r.res.Skipped++
-			r.ev.emit(Skipped{Path: s.Path, Reason: s.Reason})
+			r.ev.emit(Skipped{Path: s.Path, Reason: s.Reason, NotFollowed: s.NotFollowed})
 		},
 		Problem: func(p tree.Problem) {
 			r.res.Unreadable++
@@ -356,7 +366,7 @@ func (r *treeRun) walk(ctx context.Context, root string) error {
 func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc) {
 	work := make(chan treeFile)
 	var wg sync.WaitGroup
-	for range r.u.opts.Concurrency {
+	for range r.opts.Concurrency {
 		wg.Go(func() {
 			for f := range work {
 				if ctx.Err() == nil { // a file not started when the run stops is not reported
@@ -380,9 +390,9 @@ feed:
 // file decides about one file and uploads it if it must.
 func (r *treeRun) file(ctx context.Context, f treeFile, stop context.CancelCauseFunc) {
 	done := FileDone{Path: f.Path, Key: f.key, Size: f.Size}
-	child := r.ev.child(func(e Event) Event {
+	child := r.ev.child(Ref{Source: f.Path, Bucket: r.t.Bucket, Key: f.key}, func(e Event) Event {
 		switch e.(type) {
-		case Warning, Notice, Resumed, Started, Rechecked:
+		case Warning, Notice, Resumed, Started, Rechecked, Planned, Superseded:
 			return InFile{Path: f.Path, Key: f.key, Event: e}
 		}
 		return nil
@@ -431,7 +441,16 @@ func (r *treeRun) decide(ctx context.Context, f treeFile, ev *emitter) (fileDeci
 	if rec, ok := r.recordOf(f.key); ok {
 		facts.record = &rec
 	}
+	dest := resume.Destination{Endpoint: r.dest.Endpoint, Bucket: r.t.Bucket, Key: f.key}
 	for {
+		etag := ""
+		switch {
+		case facts.head != nil:
+			etag = facts.head.etag
+		case facts.object != nil:
+			etag = facts.object.etag
+		}
+		_, facts.untrusted = r.u.distrust().Distrusted(dest, etag)
 		d := decideFile(facts)
 		switch d.next {
 		case fileAskHead:
@@ -476,7 +495,7 @@ func (r *treeRun) upload(ctx context.Context, f treeFile, child *emitter) (*Resu
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	defer src.Close()
-	res, err := r.u.putWith(ctx, src, r.t.Bucket, f.key, child, true)
+	res, err := r.u.putWith(ctx, src, r.t.Bucket, f.key, child, r.opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +554,7 @@ func (r *treeRun) stopsAll(err error) string {
 	switch {
 	case errors.Is(err, ErrAccess) || errors.Is(err, ErrNoBucket):
 		return "every other file would fail the same way"
-	case r.transientNo >= max(10, 2*r.u.opts.Concurrency):
+	case r.transientNo >= max(10, 2*r.opts.Concurrency):
 		return fmt.Sprintf("%d files in a row failed, the store looks unreachable", r.transientNo)
 	}
 	return ""

@@ -134,7 +134,7 @@ func uploadCalls(f *s3fake.Fake) int {
 }
 
 func TestPutTreeSendsOnlyWhatChanged(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	tf := makeTree(t, map[string][]byte{
 		"a.txt":                randomBytes(r, 100),
@@ -261,7 +261,7 @@ func TestPutTreeSendsOnlyWhatChanged(t *testing.T) {
 }
 
 func TestPutTreeLooksWhereTheAnswerProvesNothing(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	tf := makeTree(t, map[string][]byte{"a": []byte("aaa"), "b": []byte("bb")})
 	f := newFake(s3fake.HideChecksums(), s3fake.OpaqueETags())
 	ev := &treeEvents{}
@@ -279,7 +279,7 @@ func TestPutTreeLooksWhereTheAnswerProvesNothing(t *testing.T) {
 }
 
 func TestPutTreeChecksumCompare(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	tf := makeTree(t, map[string][]byte{
 		"small.txt": randomBytes(r, 500),
@@ -348,7 +348,7 @@ func TestPutTreeChecksumCompare(t *testing.T) {
 }
 
 func TestPutTreePartialFailure(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	tf := makeTree(t, map[string][]byte{
 		"a.txt":      randomBytes(r, 10),
@@ -401,7 +401,7 @@ func TestPutTreePartialFailure(t *testing.T) {
 }
 
 func TestPutTreeAllFailedIsNotPartial(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	tf := makeTree(t, map[string][]byte{"a": []byte("a"), "b": []byte("b")})
 	f := newFake()
 	f.SetOnCall(func(ctx context.Context, op string, in any) error {
@@ -421,7 +421,7 @@ func TestPutTreeAllFailedIsNotPartial(t *testing.T) {
 }
 
 func TestPutTreeResumesABigFile(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	tf := makeTree(t, map[string][]byte{"big.bin": randomBytes(r, 10*testPart), "small": randomBytes(r, 9)})
 	f := newFake()
@@ -458,7 +458,7 @@ func TestPutTreeResumesABigFile(t *testing.T) {
 }
 
 func TestPutTreeSharesOneConcurrencyBudget(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	files := map[string][]byte{"big1": randomBytes(r, 8*testPart), "big2": randomBytes(r, 8*testPart)}
 	for i := range 40 {
@@ -497,7 +497,7 @@ func TestPutTreeSharesOneConcurrencyBudget(t *testing.T) {
 }
 
 func TestPutTreeDelete(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	r := seeded(t)
 	setup := func(t *testing.T) (*treeFixture, *s3fake.Fake, *Uploader, *treeEvents) {
 		tf := makeTree(t, map[string][]byte{"keep.txt": randomBytes(r, 10), "d/keep2": randomBytes(r, 10)})
@@ -597,7 +597,7 @@ func TestPutTreeDelete(t *testing.T) {
 }
 
 func TestPutTreeRefusesWhatCannotBeUploaded(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	f := newFake()
 	u := testUploader(t, f, Options{})
 	a := makeTree(t, map[string][]byte{"same/name": []byte("1")})
@@ -621,7 +621,7 @@ func TestPutTreeRefusesWhatCannotBeUploaded(t *testing.T) {
 }
 
 func TestPutTreeBusy(t *testing.T) {
-	smallParts(t)
+	t.Parallel()
 	tf := makeTree(t, map[string][]byte{"a": []byte("a")})
 	f := newFake()
 	state := t.TempDir()
@@ -639,6 +639,7 @@ func TestPutTreeBusy(t *testing.T) {
 }
 
 func TestDecideFile(t *testing.T) {
+	t.Parallel()
 	mt := time.Unix(1700000000, 123456789)
 	obj := &listedObject{size: 10, etag: `"e"`}
 	rec := &resume.TreeRecord{Size: 10, MTime: mt.UnixNano(), ETag: `"e"`}
@@ -659,8 +660,8 @@ func TestDecideFile(t *testing.T) {
 		{"no stored mtime", fileFacts{size: 10, mtime: mt, object: obj, head: &mtimeHead{found: true, size: 10}}, fileUpload, DecisionNoMTime},
 		{"gone since the listing", fileFacts{size: 10, mtime: mt, object: obj, head: &mtimeHead{}}, fileUpload, DecisionNew},
 		{"checksum compare asks", fileFacts{size: 10, mtime: mt, object: obj, record: rec, checksumCompare: true}, fileAskContent, ""},
-		{"checksum compare same", fileFacts{size: 10, mtime: mt, object: obj, checksumCompare: true, content: &contentFacts{same: true}}, fileSkip, DecisionSameContent},
-		{"checksum compare differs", fileFacts{size: 10, mtime: mt, object: obj, checksumCompare: true, content: &contentFacts{why: "mismatch: x"}}, fileUpload, DecisionChangedContent},
+		{"checksum compare same", fileFacts{size: 10, mtime: mt, object: obj, checksumCompare: true, content: &contentFacts{verdict: contentSame}}, fileSkip, DecisionSameContent},
+		{"checksum compare differs", fileFacts{size: 10, mtime: mt, object: obj, checksumCompare: true, content: &contentFacts{verdict: contentDifferent, why: "x"}}, fileUpload, DecisionChangedContent},
 		{"checksum compare cannot", fileFacts{size: 10, mtime: mt, object: obj, checksumCompare: true, content: &contentFacts{why: "not comparable: x"}}, fileUpload, DecisionNotComparable},
 		{"checksum compare, other size, no read", fileFacts{size: 9, mtime: mt, object: obj, checksumCompare: true}, fileUpload, DecisionChangedSize},
 	}
@@ -673,6 +674,7 @@ func TestDecideFile(t *testing.T) {
 }
 
 func TestMTimeFormat(t *testing.T) {
+	t.Parallel()
 	mt := time.Unix(1700000000, 120000000)
 	if got := FormatMTime(mt); got != "1700000000.120000000" {
 		t.Errorf("FormatMTime = %s", got)
@@ -695,5 +697,45 @@ func TestMTimeFormat(t *testing.T) {
 	before := time.Unix(-2, 500) // before 1970
 	if !SameMTime(FormatMTime(before), before) {
 		t.Errorf("%s does not round-trip", FormatMTime(before))
+	}
+}
+
+// TestTreeRerunAfterFailedVerification (issue 22): a file of a tree whose
+// object failed verification is uploaded again by the next run, never
+// skipped as unchanged: whether its object was deleted, or could not be and
+// is on the distrust list.
+func TestTreeRerunAfterFailedVerification(t *testing.T) {
+	t.Parallel()
+	r := seeded(t)
+	for _, deletable := range []bool{true, false} {
+		tf := makeTree(t, map[string][]byte{"a.txt": randomBytes(r, 100), "big.bin": randomBytes(r, 2*testPart+3)})
+		f := newFake(s3fake.IgnoreChecksums(), s3fake.IgnoreContentMD5(), s3fake.OpaqueETags())
+		f.FailNext("UploadPart", s3fake.Corrupt)
+		if !deletable {
+			f.FailNext("DeleteObject", s3fake.RefuseAPI(403, "AccessDenied", "Access Denied"))
+		}
+		ev := &treeEvents{}
+		ev.reset()
+		u := testUploader(t, f, Options{Listener: ev, Concurrency: 1})
+		spec := Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/"}
+		if _, err := u.PutTree(t.Context(), spec); !errors.Is(err, ErrPartial) {
+			t.Fatalf("deletable %v: first run %v", deletable, err)
+		}
+		if d := ev.files["p/big.bin"]; d.Outcome != OutcomeFailed || !errors.Is(d.Err, ErrVerify) {
+			t.Fatalf("deletable %v: big.bin %+v", deletable, d)
+		}
+		ev.reset()
+		res, err := u.PutTree(t.Context(), spec)
+		if err != nil {
+			t.Fatalf("deletable %v: rerun %v", deletable, err)
+		}
+		assertStored(t, f, "p/", tf.files)
+		want := DecisionNew
+		if !deletable {
+			want = DecisionUntrusted
+		}
+		if d := ev.files["p/big.bin"]; d.Outcome != OutcomeUploaded || d.Decision != want || res.Uploaded != 1 {
+			t.Fatalf("deletable %v: rerun big.bin %s / %s, %+v", deletable, d.Outcome, d.Decision, res)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseURL(t *testing.T) {
+	t.Parallel()
 	good := []struct{ in, bucket, key string }{
 		{"s3://bucket/key", "bucket", "key"},
 		{"s3://bucket/dir/sub/key.tar", "bucket", "dir/sub/key.tar"},
@@ -28,6 +29,7 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestObjectKeyAndValidate(t *testing.T) {
+	t.Parallel()
 	if got := ObjectKey("backups/", "/x/y/a.tar"); got != "backups/a.tar" {
 		t.Error(got)
 	}

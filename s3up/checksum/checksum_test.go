@@ -197,11 +197,31 @@ func TestFields(t *testing.T) {
 	}
 }
 
+// TestHashExtra: a second flexible checksum in the same pass equals the
+// algorithm's own.
+func TestHashExtra(t *testing.T) {
+	data := bytes.Repeat([]byte("extra algorithm "), 5000)
+	for _, tc := range []Request{{Alg: CRC32C, Extra: CRC32}, {Alg: CRC32C, Extra: CRC32C}, {Alg: MD5, Extra: SHA1}, {Alg: None, CRC32C: true, Extra: CRC32C}} {
+		got, _, err := Hash(bytes.NewReader(data), tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := HashBytes(data, Request{Alg: tc.Extra}).Checksum
+		if got.Extra != want {
+			t.Fatalf("%+v: extra %s, want %s", tc, got.Extra, want)
+		}
+	}
+	if (Request{Extra: CRC32}).Empty() {
+		t.Fatal("a request for an extra checksum is empty")
+	}
+}
+
 func BenchmarkHash(b *testing.B) {
 	data := make([]byte, 16<<20)
 	for _, req := range []Request{
 		{Alg: CRC32C}, {Alg: CRC64NVME}, {Alg: CRC32C, SHA256: true}, {Alg: SHA256}, {Alg: MD5},
 		{Alg: None, SHA256: true}, {Alg: None}, {Alg: None, MD5: true}, {Alg: CRC32C, CRC64ECMA: true},
+		{Alg: CRC32C, MD5: true}, {Alg: CRC32C, Extra: CRC32},
 	} {
 		name := string(req.Alg)
 		if req.SHA256 {
@@ -212,6 +232,9 @@ func BenchmarkHash(b *testing.B) {
 		}
 		if req.CRC64ECMA {
 			name += "+crc64ecma"
+		}
+		if req.Extra != "" {
+			name += "+" + string(req.Extra)
 		}
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))

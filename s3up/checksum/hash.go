@@ -19,11 +19,14 @@ type Request struct {
 	MD5       bool      // raw MD5 (Content-MD5, or comparing a plain-MD5 ETag)
 	CRC32C    bool      // base64 CRC32C besides Alg (a local digest when Alg is not CRC32C)
 	CRC64ECMA bool      // CRC-64/ECMA (XZ variant): the native check of Tencent COS and Alibaba OSS
+	// Extra is a second flexible checksum besides Alg ("" for none): the
+	// one a store computes of every part whatever it was asked for.
+	Extra Algorithm
 }
 
 // Empty reports whether nothing is asked: the part need not be read to hash it.
 func (r Request) Empty() bool {
-	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.MD5 && !r.CRC32C && !r.CRC64ECMA
+	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.MD5 && !r.CRC32C && !r.CRC64ECMA && !r.Extra.Flexible()
 }
 
 // Sums are the digests of one part, all computed in a single read.
@@ -33,13 +36,14 @@ type Sums struct {
 	MD5       []byte // raw, when asked (or when Alg is MD5)
 	CRC32C    string // base64, when asked (or when Alg is CRC32C)
 	CRC64ECMA uint64 // when asked
+	Extra     string // base64 of Request.Extra's digest, when asked
 }
 
 // hasher accumulates a Request's digests, sharing one hash where two
 // requests name the same function.
 type hasher struct {
-	alg, sha, md, crc, ecma hash.Hash
-	ws                      []io.Writer
+	alg, sha, md, crc, ecma, extra hash.Hash
+	ws                             []io.Writer
 }
 
 func newHasher(req Request) *hasher {
@@ -73,6 +77,16 @@ func newHasher(req Request) *hasher {
 		h.ecma = crc64.New(crc64ecmaTable)
 		h.ws = append(h.ws, h.ecma)
 	}
+	switch {
+	case !req.Extra.Flexible():
+	case req.Extra == req.Alg:
+		h.extra = h.alg
+	case req.Extra == CRC32C && h.crc != nil:
+		h.extra = h.crc
+	default:
+		h.extra = req.Extra.New()
+		h.ws = append(h.ws, h.extra)
+	}
 	return h
 }
 
@@ -99,6 +113,9 @@ func (h *hasher) sums() Sums {
 	}
 	if h.ecma != nil {
 		s.CRC64ECMA = h.ecma.(hash.Hash64).Sum64()
+	}
+	if h.extra != nil {
+		s.Extra = base64.StdEncoding.EncodeToString(h.extra.Sum(nil))
 	}
 	return s
 }

@@ -99,8 +99,8 @@ func Abort(ctx context.Context, c *store.Client, source, bucket, key, stateDir s
 				ids[i] = u.UploadID
 			}
 			sc.Remove()
-			return nil, fmt.Errorf("%w: no resume state for %s at %s, so it is not known which of the %d incomplete upload(s) of s3://%s/%s is its own (%s); "+
-				"pass --state-dir if the upload used one, or --all to abort them all", s3up.ErrBadInput, source, path, len(ups), bucket, key, strings.Join(ids, ", "))
+			return nil, store.WithHint(fmt.Errorf("%w: no resume state for %s at %s, so it is not known which of the %d incomplete upload(s) of s3://%s/%s is its own (%s)",
+				s3up.ErrBadInput, source, path, len(ups), bucket, key, strings.Join(ids, ", ")), store.HintStateDir, store.HintAbortAll)
 		}
 		done, _, err := abortAll(ctx, c.API, bucket, ups)
 		res.Aborted = append(res.Aborted, done...)

@@ -184,3 +184,37 @@ func TestStatusShowsPartVersions(t *testing.T) {
 		t.Fatalf("status %+v", u)
 	}
 }
+
+// TestUploadsOnLimitedStores (issue 22): a store that answers NoSuchUpload
+// for a bucket with no upload has an empty list; one without
+// ListMultipartUploads says so in one line; one without ListParts lists its
+// uploads with their parts unknown.
+func TestUploadsOnLimitedStores(t *testing.T) {
+	answer := func(op string, status int, code, msg string) s3fake.Hook {
+		return func(_ context.Context, o string, _ any) error {
+			if o == op {
+				return s3fake.APIError(o, status, code, msg)
+			}
+			return nil
+		}
+	}
+	f := s3fake.New(s3fake.OnCall(answer("ListMultipartUploads", 404, "NoSuchUpload", "The specified multipart upload does not exist.")))
+	f.CreateBucket("bkt")
+	if ups, err := ListUploads(context.Background(), f, "bkt", ""); err != nil || len(ups) != 0 {
+		t.Fatalf("NoSuchUpload for an empty bucket: %v, %v", ups, err)
+	}
+	f.SetOnCall(answer("ListMultipartUploads", 501, "NotImplemented", "A header you provided implies functionality that is not implemented"))
+	_, err := ListUploads(context.Background(), f, "bkt", "")
+	var un *store.UnsupportedError
+	if !errors.As(err, &un) || !errors.Is(err, s3up.ErrBadInput) || !strings.Contains(store.Describe(err), "does not implement ListMultipartUploads") {
+		t.Fatalf("no ListMultipartUploads: %v (%s)", err, store.Describe(err))
+	}
+	f.SetOnCall(nil)
+	id := create(t, f, "k")
+	putPart(t, f, "k", id, 1, []byte("a part"))
+	f.SetOnCall(answer("ListParts", 405, "MethodNotAllowed", "The specified method is not allowed against this resource."))
+	ups, err := ListUploads(context.Background(), f, "bkt", "")
+	if err != nil || len(ups) != 1 || !ups[0].PartsUnknown || ups[0].UploadID != id {
+		t.Fatalf("no ListParts: %+v, %v", ups, err)
+	}
+}

@@ -40,6 +40,9 @@ const (
 	PartMissing PartState = "missing"
 	// PartPending: neither side has it: not sent yet.
 	PartPending PartState = "pending"
+	// PartJournalled: the journal records it; the store cannot say whether
+	// it holds it (no ListParts).
+	PartJournalled PartState = "journalled"
 )
 
 // PartStatus is one part in a StatusReport.
@@ -66,6 +69,10 @@ type UploadStatus struct {
 	BytesServerOnly int64        `json:"bytes_server_only"`
 	Parts           []PartStatus `json:"parts"`
 	Extra           int          `json:"extra_parts,omitempty"` // server parts numbered beyond the plan
+	// Unlisted says why the server's parts are not known ("" when they
+	// are): the store does not implement ListParts. The parts are then the
+	// journal's, PartJournalled, and a put starts the upload again.
+	Unlisted string `json:"unlisted,omitempty"`
 }
 
 // Count returns how many parts are in state st.
@@ -109,6 +116,8 @@ type StatusReport struct {
 	Upload *UploadStatus `json:"upload,omitempty"`
 	// Others are the server's other incomplete uploads of this key.
 	Others []UploadStatus `json:"others"`
+	// OthersUnknown says why they could not be listed ("" when they were).
+	OthersUnknown string `json:"others_unknown,omitempty"`
 	// ObjectSize is the size of an existing object at the key, -1 if none.
 	ObjectSize int64 `json:"object_size"`
 }
@@ -194,6 +203,10 @@ func Status(ctx context.Context, c *store.Client, source, bucket, key, stateDir 
 		}
 	}
 	others, err := UploadsForKey(ctx, c.API, bucket, key)
+	var un *store.UnsupportedError
+	if errors.As(err, &un) {
+		r.OthersUnknown, others, err = un.Error(), nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +249,9 @@ func journalStatus(ctx context.Context, c store.S3API, st *resume.State) (*Uploa
 	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true,
 		PartSize: st.PartSize, Size: st.Source.Size, OnServer: true}
 	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID, st.LastPart())
+	if unlisted(us, err, st) {
+		return us, nil
+	}
 	if gone, _ := store.UploadGone(err); gone {
 		us.OnServer, remote = false, nil
 	} else if err != nil {
@@ -244,6 +260,24 @@ func journalStatus(ctx context.Context, c store.S3API, st *resume.State) (*Uploa
 	us.Parts, us.Extra = compareParts(plan, st.Parts, remote)
 	us.tally()
 	return us, nil
+}
+
+// unlisted fills in us from the journal alone when err says the store does
+// not implement ListParts, and reports whether it did.
+func unlisted(us *UploadStatus, err error, st *resume.State) bool {
+	if err == nil || !store.Unsupported(err) {
+		return false
+	}
+	if g, _ := store.UploadGone(err); g {
+		return false
+	}
+	us.Unlisted = "the store does not list the parts of an upload (" + store.Describe(err) + ")"
+	for _, n := range slices.Sorted(maps.Keys(st.Parts)) {
+		p := st.Parts[n]
+		us.Parts = append(us.Parts, PartStatus{Number: n, State: PartJournalled, Size: p.Size, ETag: p.ETag})
+	}
+	us.tally()
+	return true
 }
 
 // isStream reports whether a source names a stream (s3up.StreamID).
@@ -255,6 +289,9 @@ func isStream(source string) bool { return strings.HasPrefix(source, s3up.Stream
 func streamStatus(ctx context.Context, c store.S3API, st *resume.State) (*UploadStatus, error) {
 	us := &UploadStatus{UploadID: st.UploadID, Initiated: st.CreatedAt, InSidecar: true, PartSize: st.PartSize, OnServer: true}
 	remote, err := store.ListAllParts(ctx, c, st.Destination.Bucket, st.Destination.Key, st.UploadID, st.LastPart())
+	if unlisted(us, err, st) {
+		return us, nil
+	}
 	if gone, _ := store.UploadGone(err); gone {
 		us.OnServer, remote = false, nil
 	} else if err != nil {
@@ -297,6 +334,10 @@ func serverStatus(ctx context.Context, c store.S3API, bucket, key string, u Uplo
 	remote, err := store.ListAllParts(ctx, c, bucket, key, u.UploadID, 0)
 	if gone, _ := store.UploadGone(err); gone {
 		return nil, nil
+	}
+	if err != nil && store.Unsupported(err) {
+		return &UploadStatus{UploadID: u.UploadID, Initiated: u.Initiated, OnServer: true, Parts: []PartStatus{},
+			Unlisted: "the store does not list the parts of an upload (" + store.Describe(err) + ")"}, nil
 	}
 	if err != nil {
 		return nil, store.Classify(fmt.Errorf("status of upload %s: %w", u.UploadID, err))

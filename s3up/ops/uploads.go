@@ -24,6 +24,10 @@ type UploadInfo struct {
 	Bytes     int64     `json:"bytes"`     // bytes in those parts
 	// LastActivity is when the newest part was stored, else Initiated.
 	LastActivity time.Time `json:"last_activity"`
+	// PartsUnknown: the store does not list an upload's parts (no
+	// ListParts), so Parts and Bytes are not known and LastActivity is the
+	// initiation.
+	PartsUnknown bool `json:"parts_unknown,omitempty"`
 }
 
 // listPartsConcurrency bounds the ListParts calls in flight when counting the
@@ -72,6 +76,10 @@ func countParts(ctx context.Context, c store.S3API, bucket string, ups []UploadI
 			parts, err := store.ListAllParts(gctx, c, bucket, ups[i].Key, ups[i].UploadID, 0)
 			if g, _ := store.UploadGone(err); g {
 				gone[i] = true
+				return nil
+			}
+			if err != nil && store.Unsupported(err) {
+				ups[i].PartsUnknown = true
 				return nil
 			}
 			if err != nil {

@@ -65,7 +65,7 @@ func (s *File) Check() error {
 	}
 	fi, err := os.Stat(s.id.Path)
 	if err != nil {
-		return fmt.Errorf("%s is gone from its path (%v)", s.arg, err)
+		return fmt.Errorf("%s is gone from its path (%w)", s.arg, err)
 	}
 	ofi, err := s.f.Stat()
 	if err != nil || !os.SameFile(fi, ofi) {
