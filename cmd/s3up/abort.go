@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up/ops"
@@ -23,7 +22,7 @@ incomplete upload of exactly that key (not of other keys sharing its prefix).
 
 Examples:
   s3up abort backup.tar s3://backups/2026/backup.tar
-  s3up abort --state-dir /var/lib/s3up /srv/db.tar s3://bk/nightly/db.tar
+  s3up abort --state-dir /var/lib/s3up /srv/db.tar s3://backups/nightly/db.tar
   s3up abort --json big.iso s3://isos/big.iso`,
 		Flags: append(connFlags(),
 			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
@@ -43,17 +42,17 @@ func runAbort(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := ops.Abort(c.Context, cb, src, bucket, key, c.String("state-dir"), c.Bool("all"))
+	out := newOutput(c)
+	res, err := ops.Abort(out.withRetryLines(c.Context), cb, src, bucket, key, c.String("state-dir"), c.Bool("all"))
 	if err != nil {
 		return err
 	}
-	out := newOutput(c)
 	out.emit("aborted", res)
 	if res.StateError != "" {
 		out.info("s3up: warning: resume state %s was unreadable (%s); removed it", res.StatePath, res.StateError)
 	}
 	for _, u := range res.Aborted {
-		out.result("aborted upload %s of s3://%s/%s (%d parts, %s)", u.UploadID, bucket, u.Key, u.Parts, humanize.IBytes(uint64(u.Bytes)))
+		out.result("aborted upload %s of s3://%s/%s (%s, %s)", u.UploadID, bucket, u.Key, plural(u.Parts, "part"), ibytes(u.Bytes))
 	}
 	for _, id := range res.Gone {
 		out.result("upload %s of s3://%s/%s was already gone from the server", id, bucket, key)
@@ -62,12 +61,16 @@ func runAbort(c *cli.Context) error {
 	case res.HadState:
 		out.result("removed resume state %s", res.StatePath)
 		if res.Other > 0 {
-			out.result("%d other incomplete upload(s) of this key are left alone; `s3up abort` without state, or `s3up gc`, removes them", res.Other)
+			are := "are"
+			if res.Other == 1 {
+				are = "is"
+			}
+			out.result("%s of this key %s left alone; `s3up abort` without state, or `s3up gc`, removes them", plural(res.Other, "other incomplete upload"), are)
 		}
 	case len(res.Aborted) == 0:
 		out.result("no resume state and no incomplete upload of s3://%s/%s: nothing to abort", bucket, key)
 	default:
-		out.result("no resume state; aborted %d incomplete upload(s) of s3://%s/%s", len(res.Aborted), bucket, key)
+		out.result("no resume state; aborted %s of s3://%s/%s", plural(len(res.Aborted), "incomplete upload"), bucket, key)
 	}
 	return nil
 }

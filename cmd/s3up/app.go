@@ -19,7 +19,7 @@ var version = "dev"
 // run builds the app, runs it, prints the failure line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, flagsFirst(app, args))
+	err := withSignal(ctx, app.RunContext(ctx, flagsFirst(app, args)))
 	code := exitCode(err)
 	if err != nil {
 		var ce cli.ExitCoder
@@ -36,7 +36,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // argument, and the contract has `s3up gc s3://BUCKET --older-than 7d`.
 // "--" still ends the flags, and the shell-completion flag stays last, where
 // urfave/cli looks for it.
+//
+// Flags typed before the command (s3up --endpoint URL put ...) belong to
+// the command too: s3up has no global flags but --help and --version, so
+// they are moved after the command's name.
 func flagsFirst(app *cli.App, args []string) []string {
+	args = commandFirst(app, args)
 	if len(args) < 3 {
 		return args
 	}
@@ -44,13 +49,7 @@ func flagsFirst(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
-	takesValue := map[string]bool{}
-	for _, f := range cmd.Flags {
-		_, isBool := f.(*cli.BoolFlag)
-		for _, n := range f.Names() {
-			takesValue[n] = !isBool
-		}
-	}
+	takesValue := valueFlags(cmd.Flags)
 	var flags, pos, tail []string
 	rest := args[2:]
 	for i := 0; i < len(rest); i++ {
@@ -78,6 +77,58 @@ func flagsFirst(app *cli.App, args []string) []string {
 	return append(out, tail...)
 }
 
+// valueFlags says, by name, which of flags take a value.
+func valueFlags(flags []cli.Flag) map[string]bool {
+	takesValue := map[string]bool{}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		if g, ok := f.(*cli.GenericFlag); ok {
+			b, ok := g.Value.(interface{ IsBoolFlag() bool })
+			isBool = ok && b.IsBoolFlag()
+		}
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	return takesValue
+}
+
+// commandFirst moves flags typed between "s3up" and the command's name
+// after the name. --help, --version and -v stay where they are, as does a
+// command line with no command in it.
+func commandFirst(app *cli.App, args []string) []string {
+	takesValue := map[string]bool{}
+	for _, c := range app.Commands {
+		for n, v := range valueFlags(c.Flags) {
+			takesValue[n] = takesValue[n] || v
+		}
+	}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return args
+		case len(a) > 1 && a[0] == '-':
+			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if name == "help" || name == "h" || name == "version" || name == "v" || name == "generate-bash-completion" {
+				return args
+			}
+			if !hasValue && takesValue[name] {
+				i++
+			}
+		case app.Command(a) != nil:
+			if i == 1 {
+				return args
+			}
+			out := append([]string{args[0], a}, args[1:i]...)
+			return append(out, args[i+1:]...)
+		default:
+			return args
+		}
+	}
+	return args
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "s3up",
@@ -86,11 +137,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: `s3up uploads files with S3 multipart upload and resumes an interrupted upload
 (dropped link, kill -9, reboot) by sending only the parts the server does not hold.
 
-Exit codes: 0 done; 1 failed but resumable (rerun the same command);
-2 bad input or usage (nothing was sent); 3 failed after the upload started,
-fix the cause (credentials, permissions) then rerun to resume; 4 a tree
-upload (-r) stored some files and failed others (rerun to retry them);
-130 / 143 interrupted by SIGINT / SIGTERM (state kept).`,
+` + exitCodesText(),
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
@@ -107,7 +154,10 @@ upload (-r) stored some files and failed others (rerun to retry them);
 		},
 		// urfave/cli prints usage errors itself; route them through exitCode.
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usagef("%v (see s3up %s --help)", err, c.Command.Name)
+			if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+				return usagef("%v (see s3up %s --help)", err, c.Command.Name)
+			}
+			return usagef("%v (see s3up --help; the flags go after the command: s3up put --endpoint URL ...)", err)
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		// Without a known command: help, or one usage line for a typo.
@@ -120,7 +170,13 @@ upload (-r) stored some files and failed others (rerun to retry them);
 	}
 	// A command's flag errors bypass the app's handler (and would print the
 	// whole help page); give every command the same one-line treatment.
+	// A flag that is off unless given says nothing of its default.
 	for _, c := range app.Commands {
+		for _, f := range c.Flags {
+			if b, ok := f.(*cli.BoolFlag); ok && !b.Value && b.DefaultText == "" {
+				b.DisableDefaultText = true
+			}
+		}
 		if c.OnUsageError == nil {
 			name := c.Name
 			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
@@ -131,18 +187,19 @@ upload (-r) stored some files and failed others (rerun to retry them);
 	return app
 }
 
-// connFlags select and reach the store; every command has them.
+// connFlags select and reach the store, and say how to report; every
+// command has them.
 func connFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "endpoint", Usage: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS)", EnvVars: nil},
-		&cli.StringFlag{Name: "region", Usage: "region (default: AWS_REGION / shared config, else us-east-1)"},
-		&cli.StringFlag{Name: "profile", Usage: "shared config profile (default: AWS_PROFILE)"},
-		&cli.BoolFlag{Name: "path-style", Usage: "path-style addressing (default: on for a custom endpoint)"},
-		&cli.IntFlag{Name: "retries", Value: store.DefaultMaxAttempts - 1, Usage: "retries per request, with exponential backoff"},
-		&cli.DurationFlag{Name: "stall-timeout", Value: store.DefaultStallTimeout, Usage: "retry a connection that moves no byte for this long"},
-		&cli.BoolFlag{Name: "json", Usage: "print one JSON object per line on stdout, nothing else"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
-		&cli.BoolFlag{Name: "debug", Usage: "print the AWS SDK's log (retries, requests; secrets redacted) on stderr"},
+		&cli.StringFlag{Name: "endpoint", Category: catConnection, DefaultText: "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS", Usage: "S3 endpoint URL"},
+		&cli.StringFlag{Name: "region", Category: catConnection, DefaultText: "AWS_REGION, the profile, else us-east-1", Usage: "region"},
+		&cli.StringFlag{Name: "profile", Category: catConnection, DefaultText: "AWS_PROFILE", Usage: "shared config profile"},
+		&cli.BoolFlag{Name: "path-style", Category: catConnection, DefaultText: "on for a custom endpoint", Usage: "path-style addressing (=false: virtual-hosted)"},
+		&cli.IntFlag{Name: "retries", Category: catConnection, Value: store.DefaultMaxAttempts - 1, Usage: "retries per request, with exponential backoff"},
+		&cli.DurationFlag{Name: "stall-timeout", Category: catConnection, Value: store.DefaultStallTimeout, Usage: "retry a connection that moves no byte for this long"},
+		&cli.BoolFlag{Name: "json", Category: catOutput, DisableDefaultText: true, Usage: "print one JSON object per line on stdout, nothing else"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: catOutput, DisableDefaultText: true, Usage: "print only errors"},
+		&cli.BoolFlag{Name: "debug", Category: catOutput, DisableDefaultText: true, Usage: "print the AWS SDK's log on stderr (secrets redacted)"},
 	}
 }
 

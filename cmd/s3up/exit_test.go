@@ -32,7 +32,7 @@ func TestExitCodeByPhase(t *testing.T) {
 		{withState(s3up.ErrAccess), exitAction, "fix this, then rerun"},
 		{withState(s3up.ErrBadInput), exitAction, "fix this, then rerun"},
 		{withState(s3up.ErrTransient), exitFailed, "rerun the same command to resume"},
-		{withState(s3up.ErrVerify), exitFailed, "not trustworthy"},
+		{withState(s3up.ErrVerify), exitFailed, "rerun the same command to upload it again"},
 		{store.WithKind(s3up.ErrBusy, errors.New("busy")), exitFailed, "wait for it"},
 		{&s3up.UploadError{Op: "upload interrupted", StatePath: "/s", Err: context.Canceled}, exitInterrupted, "progress is saved"},
 		{usagef("bad flag"), exitUsage, ""},
@@ -44,14 +44,39 @@ func TestExitCodeByPhase(t *testing.T) {
 			t.Errorf("%v: message %q does not say %q", tc.err, message(tc.err), tc.msg)
 		}
 	}
-	if got := signalCode(exitInterrupted, signalled{syscall.SIGTERM}); got != 143 {
-		t.Errorf("SIGTERM: %d, want 143", got)
+}
+
+// TestExitCodeOfSignals: a run stopped by SIGINT exits 130, by SIGTERM 143,
+// whatever source was interrupted and however the engine wrapped the
+// cancellation (PutTree wraps it with the cause, a file's session in an
+// UploadError); the message names the signal.
+func TestExitCodeOfSignals(t *testing.T) {
+	file := &s3up.UploadError{Op: "upload interrupted", StatePath: "/s", Err: context.Canceled}
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(signalled{tc.sig})
+		tree := fmt.Errorf("tree upload stopped: %w: %w", ctx.Err(), context.Cause(ctx))
+		for _, err := range []error{file, tree, withSignal(ctx, tree), fmt.Errorf("stream: %w", context.Canceled)} {
+			err := withSignal(ctx, err)
+			if got := exitCode(err); got != tc.code {
+				t.Errorf("%v: %v: exit %d, want %d", tc.sig, err, got, tc.code)
+			}
+			if msg := message(err); !strings.Contains(msg, signalName(tc.sig)) || (tc.sig != syscall.SIGINT && strings.Contains(msg, "Ctrl-C")) {
+				t.Errorf("%v: message %q", tc.sig, msg)
+			}
+		}
+		if got := exitCode(withSignal(ctx, errors.New("a failure during shutdown"))); got != exitFailed {
+			t.Errorf("a failure during shutdown keeps its code: %d", got)
+		}
+		if n := interruptNotice(tc.sig); !strings.Contains(n, signalName(tc.sig)) || (tc.sig == syscall.SIGINT) != strings.Contains(n, "Ctrl-C") {
+			t.Errorf("notice %q", n)
+		}
 	}
-	if got := signalCode(exitInterrupted, signalled{syscall.SIGINT}); got != 130 {
-		t.Errorf("SIGINT: %d, want 130", got)
-	}
-	if got := signalCode(exitFailed, signalled{syscall.SIGTERM}); got != exitFailed {
-		t.Errorf("a failure during shutdown keeps its code: %d", got)
+	if got := exitCode(withSignal(context.Background(), context.Canceled)); got != exitInterrupted {
+		t.Errorf("cancelled without a signal: %d", got)
 	}
 }
 
@@ -73,5 +98,41 @@ func TestPutRefusesSameKey(t *testing.T) {
 	code, _, stderr := runArgs(t, "put", "--endpoint", "http://127.0.0.1:9", paths[0], paths[1], "s3://bucket/p/")
 	if code != exitUsage || !strings.Contains(stderr, paths[0]) || !strings.Contains(stderr, paths[1]) || !strings.Contains(stderr, "p/db.tar") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestExitCodesDocumented: the table of exit codes names every code exitCode
+// returns, the help shows it, and the README's table has every code.
+func TestExitCodesDocumented(t *testing.T) {
+	listed := map[int]bool{}
+	for _, e := range exitCodes {
+		for _, c := range e.codes {
+			listed[c] = true
+		}
+	}
+	for _, c := range []int{exitOK, exitFailed, exitUsage, exitAction, exitPartial, exitStream, exitInterrupted, exitTerminated} {
+		if !listed[c] {
+			t.Errorf("exit code %d is not in exitCodes", c)
+		}
+	}
+	_, stdout, _ := runArgs(t, "--help")
+	if !strings.Contains(strings.Join(strings.Fields(stdout), " "), strings.Join(strings.Fields(exitCodesText()), " ")) {
+		t.Errorf("--help does not show the exit codes:\n%s", stdout)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := readmeWithExitCodes(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want != string(readme) {
+		t.Errorf("README's exit code table is not the one exit.go makes: go run ./cmd/s3up gendocs --readme README.md")
+	}
+	for c := range listed {
+		if !strings.Contains(exitCodesMarkdown(), fmt.Sprint(c)) {
+			t.Errorf("the exit code table has no row for %d", c)
+		}
 	}
 }

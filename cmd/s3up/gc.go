@@ -3,7 +3,6 @@ package main
 import (
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/resume"
@@ -63,11 +62,11 @@ func runGC(c *cli.Context) error {
 		stateDir, _ = resume.DefaultStateDir()
 	}
 	now := time.Now()
-	res, err := ops.GC(c.Context, cb.API, bucket, prefix, now.Add(-age), stateDir, c.Bool("dry-run"))
+	out := newOutput(c)
+	res, err := ops.GC(out.withRetryLines(c.Context), cb.API, bucket, prefix, now.Add(-age), stateDir, c.Bool("dry-run"))
 	if res == nil {
 		return err
 	}
-	out := newOutput(c)
 	verb := "aborted"
 	if res.DryRun {
 		verb = "would abort"
@@ -76,8 +75,8 @@ func runGC(c *cli.Context) error {
 		m := uploadJSON(u, now)
 		m["action"] = map[bool]string{true: "would_abort", false: "aborted"}[res.DryRun]
 		out.emit("upload", m)
-		out.result("%s s3://%s/%s upload %s (idle %s, %d parts, %s)", verb, bucket, u.Key, u.UploadID,
-			ageText(u.LastActivity, now), u.Parts, humanize.IBytes(uint64(u.Bytes)))
+		out.result("%s s3://%s/%s upload %s (idle %s, %s, %s)", verb, bucket, u.Key, u.UploadID,
+			ageText(u.LastActivity, now), plural(u.Parts, "part"), ibytes(u.Bytes))
 	}
 	for _, u := range res.Local {
 		m := uploadJSON(u, now)
@@ -95,7 +94,7 @@ func runGC(c *cli.Context) error {
 	out.emit("gc", map[string]any{"bucket": bucket, "prefix": prefix, "dry_run": res.DryRun,
 		"cutoff": res.Cutoff.UTC().Format(time.RFC3339Nano), "aborted": n, "parts": parts, "bytes": bytes,
 		"failed": len(res.Failed), "kept": res.Kept, "kept_local": len(res.Local)})
-	out.result("%s %d uploads idle since before %s (for more than %s), %d parts, %s; kept %d recently active",
-		verb, n, res.Cutoff.UTC().Format("2006-01-02 15:04:05Z"), c.String("older-than"), parts, humanize.IBytes(uint64(bytes)), res.Kept)
+	out.result("%s %s idle since before %s (for more than %s), %s, %s; kept %d recently active",
+		verb, plural(n, "upload"), res.Cutoff.UTC().Format("2006-01-02 15:04:05Z"), c.String("older-than"), plural(parts, "part"), ibytes(bytes), res.Kept)
 	return err
 }

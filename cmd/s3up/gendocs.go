@@ -19,10 +19,14 @@ import (
 func gendocsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "gendocs",
-		Usage:     "write the man page and shell completions into DIR (used by the release)",
+		Usage:     "write the man page and shell completions into DIR (used by the release); --readme FILE rewrites the README's exit codes",
 		ArgsUsage: "DIR",
 		Hidden:    true,
+		Flags:     []cli.Flag{&cli.StringFlag{Name: "readme", Usage: "rewrite the exit code table of this README from the code"}},
 		Action: func(c *cli.Context) error {
+			if p := c.String("readme"); p != "" {
+				return writeReadmeExitCodes(p)
+			}
 			if c.NArg() != 1 {
 				return usagef("gendocs needs one output directory")
 			}
@@ -40,6 +44,9 @@ func docFiles() (map[string][]byte, error) {
 	// description --help prints (a multi-line UsageText renders verbatim).
 	for _, cmd := range app.Commands {
 		synopsis := strings.TrimSpace(fmt.Sprintf("%s %s [options] %s", app.Name, cmd.Name, cmd.ArgsUsage))
+		if cmd.UsageText != "" {
+			synopsis = cmd.UsageText
+		}
 		if cmd.Description != "" {
 			synopsis += "\n\n" + cmd.Description
 		}
@@ -102,4 +109,36 @@ func fishCompletion() (string, error) {
 		return "", fmt.Errorf("fish completion: %w", err)
 	}
 	return s, nil
+}
+
+// The README's exit code table lies between these markers.
+const (
+	readmeExitStart = "<!-- exit codes: generated from cmd/s3up/exit.go by `go run ./cmd/s3up gendocs --readme README.md`; edit them there -->\n"
+	readmeExitEnd   = "<!-- end of exit codes -->"
+)
+
+// readmeWithExitCodes returns readme with its exit code table made from
+// exitCodes.
+func readmeWithExitCodes(readme string) (string, error) {
+	before, rest, ok := strings.Cut(readme, readmeExitStart)
+	if !ok {
+		return "", fmt.Errorf("no exit code table marker in the README")
+	}
+	_, after, ok := strings.Cut(rest, readmeExitEnd)
+	if !ok {
+		return "", fmt.Errorf("no end of the exit code table in the README")
+	}
+	return before + readmeExitStart + exitCodesMarkdown() + readmeExitEnd + after, nil
+}
+
+func writeReadmeExitCodes(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, err := readmeWithExitCodes(string(b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }

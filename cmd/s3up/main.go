@@ -4,31 +4,28 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/term"
 )
-
-// signalled is the cause of a context cancelled by a signal.
-type signalled struct{ sig syscall.Signal }
-
-func (s signalled) Error() string { return "interrupted by " + s.sig.String() }
 
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
 	go func() {
 		sig := (<-sigs).(syscall.Signal)
-		fmt.Fprintln(os.Stderr, "s3up: interrupted: letting parts in flight finish (press Ctrl-C again to stop at once; state is kept)")
+		fmt.Fprintln(os.Stderr, clearLine(tty)+"s3up: "+interruptNotice(sig))
 		cancel(signalled{sig})
 		sig = (<-sigs).(syscall.Signal)
 		// The journal is append-only and written line by line, so stopping
 		// now loses at most parts in flight, never the state.
-		fmt.Fprintln(os.Stderr, "s3up: stopped; rerun the same command to resume")
-		os.Exit(128 + int(sig))
+		fmt.Fprintf(os.Stderr, "%ss3up: stopped at once by a second %s; progress is kept: rerun the same command to resume\n", clearLine(tty), signalName(sig))
+		os.Exit(signalExit(sig))
 	}()
 	stopProfile, err := startCPUProfile()
 	if err != nil {
@@ -37,15 +34,25 @@ func main() {
 	}
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stopProfile()
-	os.Exit(signalCode(code, context.Cause(ctx)))
+	os.Exit(code)
 }
 
-// signalCode turns the interrupted exit code into 128+signal: 130 for
-// SIGINT, 143 for SIGTERM.
-func signalCode(code int, cause error) int {
-	var s signalled
-	if code == exitInterrupted && errors.As(cause, &s) {
-		return 128 + int(s.sig)
+// interruptNotice is what s3up says when the first signal arrives. Only
+// SIGINT comes from a key a person pressed; a SIGTERM comes from systemd,
+// a timeout or kill, and must not speak of Ctrl-C.
+func interruptNotice(sig syscall.Signal) string {
+	again := "press Ctrl-C again to stop at once"
+	if sig != syscall.SIGINT {
+		again = "send " + signalName(sig) + " again to stop at once"
 	}
-	return code
+	return fmt.Sprintf("interrupted by %s: letting parts in flight finish (%s); progress is kept", signalName(sig), again)
+}
+
+// clearLine erases a progress bar the notice would otherwise be written
+// into, on a terminal.
+func clearLine(tty bool) string {
+	if tty {
+		return "\r\033[K"
+	}
+	return ""
 }

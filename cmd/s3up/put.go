@@ -17,64 +17,70 @@ import (
 	"github.com/s3up/s3up/s3up/tree"
 )
 
+// Flag categories of put --help, shown in alphabetical order.
+const (
+	catConnection = "Connection"
+	catObject     = "Object attributes (fixed when the upload starts)"
+	catOutput     = "Output"
+	catResume     = "Resume"
+	catStreams    = "Streams (- or --stdin-from-command)"
+	catTransfer   = "Transfer"
+	catTrees      = "Trees (-r)"
+)
+
 func putCommand() *cli.Command {
 	rules := &ruleList{}
 	return &cli.Command{
-		Name:      "put",
-		Usage:     "upload files, streams and directory trees; rerunning the same command resumes",
-		ArgsUsage: "SOURCE... s3://BUCKET/KEY  (several sources: s3://BUCKET/PREFIX/; a tree: -r DIR... s3://BUCKET/PREFIX/; a stream: - or --stdin-from-command s3://BUCKET/KEY -- CMD ARGS...)",
-		Description: `Uploads SOURCE with S3 multipart upload. Progress is kept in a small journal
-in the state directory ($XDG_STATE_HOME/s3up, else ~/.local/state/s3up, or
---state-dir). If the upload is interrupted, run the same command again: s3up
-asks the server which parts it holds, checks them against the journal, reads
-the parts it keeps from SOURCE again to prove they still match, and sends only
-the rest.
-
-A stream is uploaded with "-" (standard input) or --stdin-from-command, which
-runs a producer and completes the object only if it exits 0. A stream is read
-once; each part stays in memory until the server has it (memory: about
-concurrency+1 parts), and parts grow with the stream so that it never needs
-part 10,001 (give --expected-size for streams beyond 20 TiB, and for stores
-such as R2 that require equal parts). A stream that ends badly (the producer
-failed, another size than --expected-size) is never completed. Rerun after an
-interruption, a deterministic producer is read again and only the parts the
-server does not hold are sent.
-
-Examples:
+		Name:  "put",
+		Usage: "upload files, streams and directory trees; rerunning the same command resumes",
+		UsageText: `s3up put [options] SOURCE... s3://BUCKET/KEY   (several sources: s3://BUCKET/PREFIX/)
+s3up put [options] - s3://BUCKET/KEY
+s3up put [options] --stdin-from-command s3://BUCKET/KEY -- COMMAND [ARGS...]
+s3up put [options] -r DIR... s3://BUCKET/PREFIX/`,
+		ArgsUsage: "SOURCE... s3://BUCKET/KEY",
+		Description: `Examples:
   s3up put backup.tar s3://backups/2026/backup.tar
   s3up put --endpoint http://127.0.0.1:9000 big.iso s3://isos/
-  s3up put --part-size 64MiB --concurrency 8 db.dump s3://dumps/db.dump
-  s3up put --state-dir /var/lib/s3up --bwlimit 20MiB/s /srv/*.tar s3://bk/nightly/
-  s3up put --fresh backup.tar s3://backups/backup.tar   # discard old progress
+  s3up put --part-size 64MiB -c 8 db.dump s3://dumps/db.dump
+  s3up put --state-dir /var/lib/s3up --bwlimit 20MiB/s /srv/*.tar s3://backups/nightly/
   pg_dump db | gzip | s3up put - s3://backups/db.sql.gz
   s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .
-  s3up put -r --metrics-file /var/lib/node_exporter/s3up.prom /srv/backups s3://bk/nightly/
+  s3up put -r --exclude '*.tmp' --exclude 'cache/' /srv/data s3://backups/srv/
+
+Rerun the same command after an interruption: s3up asks the server which
+parts it holds, checks them against its journal in the state directory, and
+sends only the rest. A stream is completed only if it ended well (the command
+exited 0, --expected-size matched). A tree (-r) sends only new and changed
+files (size and mtime, or --checksum-compare); a failed file does not stop
+the others (exit code 4). More in README.md.
 ` + treeHelp,
 		Flags: append(append(connFlags(), treeFlags(rules)...),
-			&cli.StringFlag{Name: "metrics-file", Usage: "write the run's outcome as a Prometheus textfile (node_exporter's textfile collector), atomically: start, end, last success, files and bytes, exit code"},
-			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and upload its output; the object is completed only if the command exits 0 (put --stdin-from-command s3://B/K -- pg_dump db)"},
-			&cli.StringFlag{Name: "expected-size", Usage: "a stream's exact size: equal parts planned for it (R2 needs them), and a stream of another size is never completed"},
-			&cli.StringFlag{Name: "part-size", Usage: "part size, e.g. 16MiB, 64MB (default 16MiB, raised automatically past 10,000 parts)"},
-			&cli.StringFlag{Name: "multipart-threshold", Usage: "files from this size go as a multipart upload; smaller ones in one PutObject (default: the part size)"},
-			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Value: s3up.DefaultConcurrency, Usage: "parts in flight"},
-			&cli.StringFlag{Name: "checksum", Value: string(checksum.Default), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5 (Content-MD5), none"},
-			&cli.StringFlag{Name: "payload", Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto (signed only for --checksum none over plain HTTP), signed, unsigned"},
-			&cli.BoolFlag{Name: "trailer-checksum", Value: true, Usage: "over HTTPS, compute each part's checksum while sending it and send it as an aws-chunked trailer: one read of the file instead of two (stores that refuse it get a header, learned once); --trailer-checksum=false computes it first and sends it in a header"},
-			&cli.BoolFlag{Name: "verify", Value: true, Usage: "verify the object's size and checksum after completing"},
-			&cli.StringFlag{Name: "state-dir", Usage: "directory for resume state (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
-			&cli.BoolFlag{Name: "trust-journal", Usage: "on resume, do not read the kept parts again to prove they still match the file (faster on slow disks; a file edited in place with its mtime restored could then be completed as a mix)"},
-			&cli.BoolFlag{Name: "fresh", Usage: "discard existing progress (aborting its upload) and start over"},
-			&cli.StringFlag{Name: "bwlimit", Usage: "cap total upload bandwidth, e.g. 20MiB/s"},
-			&cli.StringFlag{Name: "content-type", Usage: "Content-Type (default: from the file extension)"},
-			&cli.StringSliceFlag{Name: "metadata", Usage: "user metadata k=v (repeatable)"},
-			&cli.StringFlag{Name: "storage-class", Usage: "storage class, e.g. STANDARD_IA"},
-			&cli.StringFlag{Name: "sse", Usage: "server-side encryption: AES256, aws:kms"},
-			&cli.StringFlag{Name: "sse-kms-key-id", Usage: "KMS key id for --sse aws:kms"},
-			&cli.StringFlag{Name: "acl", Usage: "canned ACL, e.g. private, bucket-owner-full-control"},
-			&cli.StringFlag{Name: "cache-control", Usage: "Cache-Control header"},
-			&cli.StringFlag{Name: "retention-mode", Usage: "S3 Object Lock retention: GOVERNANCE or COMPLIANCE (with --retain-until; the bucket needs Object Lock)"},
-			&cli.StringFlag{Name: "retain-until", Usage: "Object Lock retention date (2027-01-31, RFC 3339) or duration from the upload (30d, 36h)"},
-			&cli.BoolFlag{Name: "legal-hold", Usage: "put an S3 Object Lock legal hold on the object"},
+			&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "write the run's outcome as a Prometheus textfile (node_exporter), atomically"},
+			&cli.BoolFlag{Name: "stdin-from-command", Category: catStreams, DisableDefaultText: true, Usage: "upload the output of the command after --; complete only if it exits 0"},
+			&cli.StringFlag{Name: "expected-size", Category: catStreams, Usage: "the stream's exact size (equal parts); another size is never completed"},
+			&cli.StringFlag{Name: "part-size", Category: catTransfer, DefaultText: "16MiB, raised past 10,000 parts", Usage: "every part's size but the last's, e.g. 64MiB"},
+			&cli.StringFlag{Name: "multipart-threshold", Category: catTransfer, DefaultText: "the part size", Usage: "smaller files go in one PutObject"},
+			&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Category: catTransfer, Value: s3up.DefaultConcurrency, Usage: "requests in flight (parts, small files)"},
+			&cli.StringFlag{Name: "checksum", Category: catTransfer, Value: string(checksum.Default), Usage: "per-part checksum: crc32c, crc32, crc64nvme, sha256, sha1, md5, none"},
+			&cli.StringFlag{Name: "payload", Category: catTransfer, Value: string(s3up.PayloadAuto), Usage: "SigV4 payload signing: auto, signed, unsigned"},
+			&cli.BoolFlag{Name: "trailer-checksum", Category: catTransfer, Value: true, Usage: "over HTTPS, send checksums in an aws-chunked trailer (one read of the file)"},
+			&cli.GenericFlag{Name: "verify", Category: catTransfer, Value: &verifyFlag{}, DefaultText: "content",
+				Usage: "after completing, compare the object with the bytes sent: content (read it back where the store proves nothing), size (never read back), false"},
+			&cli.StringFlag{Name: "bwlimit", Category: catTransfer, Usage: "cap the upload bandwidth, e.g. 20MiB/s"},
+			&cli.StringFlag{Name: "state-dir", Category: catResume, DefaultText: "$XDG_STATE_HOME/s3up or ~/.local/state/s3up", Usage: "directory of the resume state"},
+			&cli.BoolFlag{Name: "trust-journal", Category: catResume, DisableDefaultText: true, Usage: "on resume, do not read the kept parts again to check them against the file"},
+			&cli.BoolFlag{Name: "fresh", Category: catResume, DisableDefaultText: true, Usage: "discard existing progress (aborting its upload) and start over"},
+			&cli.BoolFlag{Name: "force", Category: catResume, DisableDefaultText: true, Usage: "upload a file even when the object at its key has its size and modification time"},
+			&cli.StringFlag{Name: "content-type", Category: catObject, DefaultText: "from the file extension", Usage: "Content-Type"},
+			&cli.StringSliceFlag{Name: "metadata", Category: catObject, Usage: "user metadata k=v (repeatable)"},
+			&cli.StringFlag{Name: "storage-class", Category: catObject, Usage: "storage class, e.g. STANDARD_IA"},
+			&cli.StringFlag{Name: "sse", Category: catObject, Usage: "server-side encryption: AES256, aws:kms"},
+			&cli.StringFlag{Name: "sse-kms-key-id", Category: catObject, Usage: "KMS key id for --sse aws:kms"},
+			&cli.StringFlag{Name: "acl", Category: catObject, Usage: "canned ACL, e.g. private, bucket-owner-full-control"},
+			&cli.StringFlag{Name: "cache-control", Category: catObject, Usage: "Cache-Control header"},
+			&cli.StringFlag{Name: "retention-mode", Category: catObject, Usage: "Object Lock retention, GOVERNANCE or COMPLIANCE (with --retain-until)"},
+			&cli.StringFlag{Name: "retain-until", Category: catObject, Usage: "Object Lock date (2027-01-31, RFC 3339) or duration (30d, 36h)"},
+			&cli.BoolFlag{Name: "legal-hold", Category: catObject, DisableDefaultText: true, Usage: "put an Object Lock legal hold on the object"},
 		),
 		Action: func(c *cli.Context) error { return runPut(c, rules) },
 	}
@@ -168,7 +174,12 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 	if o.Payload, err = s3up.ParsePayloadSigning(c.String("payload")); err != nil {
 		return nil, err
 	}
-	o.SkipVerify = !c.Bool("verify")
+	o.Verify = c.Generic("verify").(*verifyFlag).mode
+	o.Force = c.Bool("force")
+	o.ChecksumCompare = c.Bool("checksum-compare")
+	if pa.stream && (o.Force || o.ChecksumCompare) {
+		return nil, usagef("--force and --checksum-compare are for files; a stream is always sent")
+	}
 	o.TrustJournal = c.Bool("trust-journal")
 	o.HeaderChecksum = !c.Bool("trailer-checksum")
 	o.StateDir = c.String("state-dir")
@@ -219,7 +230,7 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 // parseTree reads the flags of put --recursive, and refuses them without it.
 func parseTree(c *cli.Context, pa *putArgs, rules *ruleList) error {
 	if !c.Bool("recursive") {
-		for _, f := range []string{"exclude", "include", "follow-symlinks", "checksum-compare", "dry-run", "delete", "max-delete"} {
+		for _, f := range []string{"exclude", "include", "follow-symlinks", "dry-run", "delete", "max-delete"} {
 			if c.IsSet(f) {
 				return usagef("--%s is for directory trees: add --recursive (-r)", f)
 			}
@@ -247,7 +258,7 @@ func parseTree(c *cli.Context, pa *putArgs, rules *ruleList) error {
 		if _, err := os.Stat(s); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: source %s does not exist", s3up.ErrBadInput, s)
 		} else if err != nil {
-			return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, unwrapPathErr(err))
+			return fmt.Errorf("%w: source %s: %w", s3up.ErrBadInput, s, unwrapPathErr(err))
 		}
 	}
 	pa.tree = s3up.Tree{Roots: pa.sources, Bucket: pa.bucket, Prefix: prefix, Filter: filter,
@@ -267,7 +278,7 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 		}
 		// Whatever the outcome, from here on the run is recorded.
 		defer func() {
-			writeMetrics(newOutput(c), pa.metrics, signalCode(exitCode(err), context.Cause(c.Context)))
+			writeMetrics(newOutput(c), pa.metrics, exitCode(withSignal(c.Context, err)))
 		}()
 	}
 	switch {
@@ -293,19 +304,22 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 	if err != nil {
 		return err
 	}
+	up, err := s3up.NewUploader(cb, pa.opts)
+	if err != nil {
+		return err
+	}
 	out := newOutput(c)
 	worst := 0
 	var last error
 	for _, src := range pa.sources {
 		key := s3up.ObjectKey(pa.key, src)
-		opts := pa.opts
 		r := out.newPutRenderer(src, pa.bucket, key)
-		opts.Listener = r
-		res, err := s3up.NewUploader(cb, opts).Put(c.Context, src, pa.bucket, key)
+		res, err := up.Put(c.Context, src, pa.bucket, key, func(o *s3up.Options) { o.Listener = r })
+		err = withSignal(c.Context, err)
 		r.finish(res, err)
 		pa.metrics.file(res, err)
 		if err != nil {
-			if code := exitCode(err); code > worst || code == exitInterrupted {
+			if code := exitCode(err); code > worst || errors.Is(err, context.Canceled) {
 				worst, last = code, err
 			}
 			if c.Context.Err() != nil {
@@ -331,12 +345,12 @@ func unwrapPathErr(err error) error {
 func checkSource(s string) error {
 	fi, err := os.Stat(s)
 	switch {
-	case os.IsNotExist(err):
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%w: source %s does not exist", s3up.ErrBadInput, s)
-	case os.IsPermission(err):
+	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%w: source %s: permission denied", s3up.ErrBadInput, s)
 	case err != nil:
-		return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, err)
+		return fmt.Errorf("%w: source %s: %w", s3up.ErrBadInput, s, err)
 	case fi.IsDir():
 		return fmt.Errorf("%w: source %s is a directory: add --recursive (-r) to upload the files under it", s3up.ErrBadInput, s)
 	case !fi.Mode().IsRegular():
@@ -344,10 +358,33 @@ func checkSource(s string) error {
 	}
 	f, err := os.Open(s)
 	if err != nil {
-		if os.IsPermission(err) {
+		if errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("%w: source %s is not readable: permission denied", s3up.ErrBadInput, s)
 		}
-		return fmt.Errorf("%w: source %s: %v", s3up.ErrBadInput, s, err)
+		return fmt.Errorf("%w: source %s: %w", s3up.ErrBadInput, s, err)
 	}
 	return f.Close()
 }
+
+// verifyFlag is --verify: a verification mode, or a boolean as it used to be
+// (--verify, --verify=false).
+type verifyFlag struct{ mode s3up.VerifyMode }
+
+func (f *verifyFlag) Set(v string) error {
+	m, err := s3up.ParseVerifyMode(v)
+	if err != nil {
+		return fmt.Errorf("--verify %q: choose content, size or false", v)
+	}
+	f.mode = m
+	return nil
+}
+
+func (f *verifyFlag) String() string {
+	if f == nil || f.mode == s3up.VerifyContent {
+		return "content"
+	}
+	return string(f.mode)
+}
+
+// IsBoolFlag lets --verify stand alone, meaning content.
+func (f *verifyFlag) IsBoolFlag() bool { return true }

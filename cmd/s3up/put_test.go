@@ -96,7 +96,7 @@ func TestParsePutOptions(t *testing.T) {
 	}
 	o := got.opts
 	if o.PartSize != 64_000_000 || !o.PartSizeExplicit || o.Concurrency != 8 || o.Checksum != checksum.SHA256 ||
-		o.BandwidthLimit != 20<<20 || !o.Fresh || !o.SkipVerify || o.Object.Metadata["a"] != "1" || o.Object.Metadata["b"] != "x=y" {
+		o.BandwidthLimit != 20<<20 || !o.Fresh || o.Verify != s3up.VerifyOff || o.Object.Metadata["a"] != "1" || o.Object.Metadata["b"] != "x=y" {
 		t.Fatalf("options %+v", o)
 	}
 	if len(got.sources) != 2 || got.bucket != "bkt" || got.key != "prefix/" {
@@ -122,5 +122,32 @@ func TestParseSizesAndRates(t *testing.T) {
 		if _, err := parseRate(in); err == nil {
 			t.Errorf("parseRate(%q) accepted", in)
 		}
+	}
+}
+
+// TestFlagsBeforeCommand: a connection flag typed before the command
+// (s3up --endpoint URL put ...) is the command's; an unknown one is a usage
+// error that names the command's help, never "s3up s3up --help".
+func TestFlagsBeforeCommand(t *testing.T) {
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	for _, tc := range []struct{ in, want string }{
+		{"s3up --endpoint http://h:9000 put a s3://b/k", "s3up put --endpoint http://h:9000 a s3://b/k"},
+		{"s3up -q --retries=3 status a s3://b/k", "s3up status -q --retries=3 a s3://b/k"},
+		{"s3up put --endpoint http://h a s3://b/k", "s3up put --endpoint http://h a s3://b/k"},
+		{"s3up --version", "s3up --version"},
+		{"s3up --help put", "s3up --help put"},
+		{"s3up frobnicate --endpoint x", "s3up frobnicate --endpoint x"},
+	} {
+		if got := strings.Join(commandFirst(app, strings.Fields(tc.in)), " "); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	code, _, stderr := runArgs(t, "--nope", "put", "a", "s3://b/k")
+	if code != exitUsage || !strings.Contains(stderr, "see s3up put --help") || strings.Contains(stderr, "s3up s3up") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	code, _, stderr = runArgs(t, "--nope")
+	if code != exitUsage || strings.Contains(stderr, "s3up s3up") {
+		t.Errorf("exit %d: %s", code, stderr)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/store"
 )
 
 // output renders what commands report: JSON lines (--json), nothing but
@@ -24,18 +26,35 @@ type output struct {
 	json, quiet    bool
 	tty            bool
 	interval       time.Duration // plain progress lines
-	mu             sync.Mutex
+	// now is the clock of durations, rates and the pace of lines (the
+	// golden tests set one; time.Now otherwise).
+	now func() time.Time
+	// barThrottle is the least time between two redraws of the bar.
+	barThrottle time.Duration
+	// signal adds to an error the signal that interrupted the run, if one
+	// did (withSignal), so that records of files stopped by it say which.
+	signal func(error) error
+	mu     sync.Mutex
 }
 
 func newOutput(c *cli.Context) *output {
-	o := &output{stdout: c.App.Writer, stderr: c.App.ErrWriter, json: c.Bool("json"), quiet: c.Bool("quiet"), interval: 10 * time.Second}
-	if f, ok := o.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		o.tty = true
-	}
+	o := newOutputTo(c.App.Writer, c.App.ErrWriter, c.Bool("json"), c.Bool("quiet"))
+	o.signal = func(err error) error { return withSignal(c.Context, err) }
 	if v := os.Getenv("S3UP_PROGRESS_INTERVAL"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			o.interval = d
 		}
+	}
+	return o
+}
+
+// newOutputTo is an output to stdout and stderr; the bar is drawn when
+// stderr is a terminal.
+func newOutputTo(stdout, stderr io.Writer, asJSON, quiet bool) *output {
+	o := &output{stdout: stdout, stderr: stderr, json: asJSON, quiet: quiet, interval: 10 * time.Second,
+		now: time.Now, barThrottle: 100 * time.Millisecond, signal: func(err error) error { return err }}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		o.tty = true
 	}
 	return o
 }
@@ -70,6 +89,23 @@ func (o *output) warn(msg string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	fmt.Fprintf(o.stderr, "s3up: warning: %s\n", msg)
+}
+
+// unchecked prints, even with --quiet (where no other line would say it),
+// that a stored object's content was not verified: only its size was
+// compared (--verify=size), or nothing (--verify=false). Without --quiet
+// the engine's warning and the done line say so already.
+func (o *output) unchecked(res *s3up.Result) {
+	if !o.quiet || o.json || res == nil || res.Verification != nil && res.Verification.Content {
+		return
+	}
+	what := "was not verified (--verify=false)"
+	if res.Verification != nil {
+		what = "was verified by its size only (--verify=size): its content is not proven"
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(o.stderr, "s3up: warning: s3://%s/%s %s\n", res.Bucket, res.Key, what)
 }
 
 // result prints a human line on stdout (unless quiet or json).
@@ -111,16 +147,17 @@ func printError(stdout, stderr io.Writer, asJSON bool, err error, code int) {
 }
 
 // progressView is what the renderers share: the live bar on a terminal,
-// and the pace of plain progress lines (cron logs) and JSON progress
-// records.
+// and the pace of plain progress lines (cron logs), JSON progress records
+// and retry lines.
 type progressView struct {
 	o                         *output
 	bar                       *progressbar.ProgressBar
 	start, lastLine, lastJSON time.Time
+	lastRetry                 time.Time
 }
 
 func (o *output) newProgressView() progressView {
-	now := time.Now()
+	now := o.now()
 	return progressView{o: o, start: now, lastLine: now}
 }
 
@@ -132,12 +169,17 @@ func (v *progressView) startBar(total, done int64, desc string) {
 	v.bar = progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(v.o.stderr),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true), // MiB, as every line counts
 		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(v.o.barThrottle),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionClearOnFinish(),
+		// The spinner of a stream of unknown size turns with each redraw
+		// (several a second while bytes move), not from a timer of its own
+		// that would redraw the bar after it was cleared.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)
 	v.bar.Set64(done)
 }
@@ -146,6 +188,13 @@ func (v *progressView) clearBar() {
 	if v.bar != nil {
 		v.bar.Clear()
 	}
+}
+
+// say prints a human line on stderr, clearing the bar first (it is
+// redrawn at the next update).
+func (v *progressView) say(format string, args ...any) {
+	v.clearBar()
+	v.o.info(format, args...)
 }
 
 // jsonDue reports whether a JSON progress record is due (at most one a
@@ -168,156 +217,60 @@ func (v *progressView) lineDue(now time.Time) bool {
 	return true
 }
 
-// putRenderer turns one file's engine events into output.
-type putRenderer struct {
-	progressView
-	src, bucket, key string
-	total, done      int64
-	partsDone        int
-	parts            int32
-}
+// retryEvery is the least time between two retry lines: with parts in
+// flight during an outage, every part retries; one line a second says so.
+// JSON has every retry.
+const retryEvery = time.Second
 
-func (o *output) newPutRenderer(src, bucket, key string) *putRenderer {
-	return &putRenderer{progressView: o.newProgressView(), src: src, bucket: bucket, key: key}
-}
-
-// Event implements s3up.Listener. The engine serialises calls.
-func (r *putRenderer) Event(e s3up.Event) {
-	o := r.o
-	switch ev := e.(type) {
-	case s3up.Planned:
-		r.total, r.parts = ev.Size, ev.Parts
-		o.emit("planned", ev)
-		raised := ""
-		if ev.Raised {
-			raised = " (part size raised to stay within 10,000 parts)"
-		}
-		if ev.Size < 0 {
-			o.info("s3up: %s -> s3://%s/%s: a stream, read once; parts grow with it", r.src, ev.Bucket, ev.Key)
-			return
-		}
-		if ev.Size == 0 {
-			o.info("s3up: %s -> s3://%s/%s: empty, one PutObject", r.src, ev.Bucket, ev.Key)
-			return
-		}
-		shape := fmt.Sprintf("%d parts of %s", ev.Parts, humanize.IBytes(uint64(ev.PartSize)))
-		if ev.Parts == 1 {
-			shape = "1 part"
-		}
-		o.info("s3up: %s -> s3://%s/%s: %s in %s%s", r.src, ev.Bucket, ev.Key,
-			humanize.IBytes(uint64(ev.Size)), shape, raised)
-	case s3up.Started:
-		o.emit("started", ev)
-		if ev.Reason != "" {
-			o.info("s3up: starting a new upload %s: %s", ev.UploadID, ev.Reason)
-		} else {
-			o.info("s3up: started upload %s", ev.UploadID)
-		}
-		r.startBar()
-	case s3up.Resumed:
-		o.emit("resumed", ev)
-		extra := ""
-		if ev.Adopted > 0 {
-			extra += fmt.Sprintf(", %d adopted after checking local bytes", ev.Adopted)
-		}
-		if ev.Mismatched > 0 {
-			extra += fmt.Sprintf(", %d mismatched", ev.Mismatched)
-		}
-		if ev.Parts == 0 { // a stream, read again
-			o.info("s3up: resuming upload %s: the first %d parts (%s) are as before and on the server; sending the rest", ev.UploadID, ev.OnServer, humanize.IBytes(uint64(ev.BytesOnServer)))
-		} else {
-			o.info("s3up: resuming upload %s: %d/%d parts on server, %d to send%s", ev.UploadID, ev.OnServer, ev.Parts, ev.ToSend, extra)
-		}
-		r.done = ev.BytesOnServer
-		r.partsDone = ev.OnServer
-		r.startBar()
-	case s3up.Rechecked:
-		o.emit("rechecked", ev)
-		what := "all match"
-		if len(ev.Changed) > 0 {
-			what = fmt.Sprintf("%d changed, sent again", len(ev.Changed))
-		}
-		o.info("s3up: read the %d kept parts (%s) again to check them against the file: %s", ev.Parts, humanize.IBytes(uint64(ev.Bytes)), what)
-	case s3up.Notice:
-		o.emit("notice", ev)
-		o.info("s3up: %s", ev.Message)
-	case s3up.Warning:
-		o.emit("warning", ev)
-		r.clearBar()
-		o.info("s3up: warning: %s", ev.Message)
-	case s3up.Progress:
-		r.done, r.partsDone = ev.Bytes, ev.PartsDone
-		if r.bar != nil {
-			r.bar.Set64(r.done)
-		}
-		r.maybeLine()
-	case s3up.PartDone:
-		r.partsDone++
-		o.emit("part_done", ev)
-		if r.bar != nil {
-			r.bar.Describe(fmt.Sprintf("parts %d/%d", r.partsDone, r.parts))
-		}
-		r.maybeLine()
-	case s3up.Completed:
-		o.emit("completed", ev)
-		r.clearBar()
-	case s3up.Verified:
-		o.emit("verified", ev)
-	}
-}
-
-func (r *putRenderer) startBar() {
-	r.progressView.startBar(r.total, r.done, fmt.Sprintf("parts %d/%d", r.partsDone, r.parts))
-}
-
-// maybeLine prints a plain progress line (cron logs) or a JSON progress
-// object, at most once per interval.
-func (r *putRenderer) maybeLine() {
-	now := time.Now()
-	if r.jsonDue(now) {
-		r.o.emit("progress", map[string]any{"bytes": r.done, "total": r.total, "parts_done": r.partsDone, "parts": r.parts})
-	}
-	if !r.lineDue(now) {
+// retry reports a request that is sent again.
+func (v *progressView) retry(ev s3up.Retry) {
+	v.o.emit("retry", ev)
+	now := v.o.now()
+	if !v.lastRetry.IsZero() && now.Sub(v.lastRetry) < retryEvery {
 		return
 	}
-	rate := float64(r.done) / max(now.Sub(r.start).Seconds(), 0.001)
-	if r.total < 0 { // a stream: no total, no percentage, no ETA
-		r.o.info("s3up: progress: %s sent, %d parts, %s/s", humanize.IBytes(uint64(max(r.done, 0))), r.partsDone, humanize.IBytes(uint64(rate)))
-		return
+	v.lastRetry = now
+	of := ""
+	if ev.MaxAttempts > 0 {
+		of = fmt.Sprintf(" of %d", ev.MaxAttempts)
 	}
-	pct := 0.0
-	if r.total > 0 {
-		pct = 100 * float64(r.done) / float64(r.total)
-	}
-	r.o.info("s3up: progress: %.0f%% %s/%s, %d/%d parts, %s/s", pct,
-		humanize.IBytes(uint64(max(r.done, 0))), humanize.IBytes(uint64(r.total)), r.partsDone, r.parts, humanize.IBytes(uint64(rate)))
+	v.say("s3up: retrying %s in %s (attempt %d%s): %s", ev.Operation, fmtDelay(ev.Delay), ev.Attempt, of, ev.Cause)
 }
 
-func (r *putRenderer) finish(res *s3up.Result, err error) {
-	r.clearBar()
-	if err != nil {
-		printError(r.o.stdout, r.o.stderr, r.o.json, err, exitCode(err))
-		return
-	}
-	r.o.emit("result", res)
-	dur := time.Since(r.start)
-	what := fmt.Sprintf("sent %d parts (%s)", res.PartsSent, humanize.IBytes(uint64(res.BytesSent)))
+// withRetryLines returns ctx with the retries of its S3 requests reported
+// on o, as a put reports them, for the commands that run no upload
+// (status, uploads, gc, abort).
+func (o *output) withRetryLines(ctx context.Context) context.Context {
+	v := o.newProgressView()
+	var mu sync.Mutex // requests run on goroutines of their own
+	return store.WithRetryNotifier(ctx, func(n store.RetryNotice) {
+		mu.Lock()
+		defer mu.Unlock()
+		v.retry(s3up.Retry{Operation: n.Op, Attempt: n.Attempt, MaxAttempts: n.MaxAttempts, Delay: n.Delay, Cause: store.RetryCause(n.Err)})
+	})
+}
+
+// fmtDelay renders a retry's wait: 4ms, 40ms, 1.3s, 12s.
+func fmtDelay(d time.Duration) string {
 	switch {
-	case res.AlreadyComplete:
-		what = "already complete on the server"
-	case res.BytesSkipped > 0:
-		what += fmt.Sprintf(", %s of the stream were already on the server from an identical earlier run (%d parts)", humanize.IBytes(uint64(res.BytesSkipped)), res.PartsKept)
-	case res.Resumed:
-		what += fmt.Sprintf(", %d parts were already on the server", res.PartsKept)
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
 	}
-	verified := "not verified (--verify=false)"
-	if res.Verified != "" {
-		verified = "verified " + res.Verified
-	}
-	rate := float64(res.BytesSent) / max(dur.Seconds(), 0.001)
-	r.o.result("done: s3://%s/%s (%s) in %s at %s/s; %s; %s", res.Bucket, res.Key, humanize.IBytes(uint64(res.Size)),
-		dur.Round(10*time.Millisecond), humanize.IBytes(uint64(rate)), what, verified)
+	return d.Round(time.Second).String()
 }
+
+// plural is "1 part", "2 parts", "0 parts".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}
+
+// ibytes renders a byte count in IEC units (MiB), as every line does.
+func ibytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // fmtAge renders an age compactly for tables: 45s, 12m, 5h12m, 3d4h.
 func fmtAge(d time.Duration) string {

@@ -36,7 +36,7 @@ notable state among them (in the order x ! + . #).
 
 Examples:
   s3up status backup.tar s3://backups/2026/backup.tar
-  s3up status --state-dir /var/lib/s3up /srv/db.tar s3://bk/nightly/
+  s3up status --state-dir /var/lib/s3up /srv/db.tar s3://backups/nightly/
   s3up status --json big.iso s3://isos/big.iso | jq '.upload.parts[] | select(.state != "sent")'`,
 		Flags: append(connFlags(),
 			&cli.StringFlag{Name: "state-dir", Usage: "directory holding resume state, as given to put (default: $XDG_STATE_HOME/s3up or ~/.local/state/s3up)"},
@@ -55,11 +55,11 @@ func runStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := ops.Status(c.Context, cb, src, bucket, key, c.String("state-dir"))
+	out := newOutput(c)
+	rep, err := ops.Status(out.withRetryLines(c.Context), cb, src, bucket, key, c.String("state-dir"))
 	if err != nil {
 		return err
 	}
-	out := newOutput(c)
 	out.emit("status", rep)
 	for _, line := range statusLines(rep, time.Now(), c.Args().Get(0), c.Args().Get(1)) {
 		out.result("%s", line)
@@ -100,6 +100,9 @@ func statusLines(r *ops.StatusReport, now time.Time, srcArg, dstArg string) []st
 		}
 		l = append(l, uploadLines(u)...)
 	}
+	if r.OthersUnknown != "" {
+		add("other uploads of this key: not known (%s)", r.OthersUnknown)
+	}
 	for i := range r.Others {
 		u := &r.Others[i]
 		what := "incomplete upload on the server"
@@ -131,6 +134,13 @@ func startedText(t, now time.Time) string {
 
 // uploadLines are the totals and part map of one upload.
 func uploadLines(u *ops.UploadStatus) []string {
+	if u.Unlisted != "" {
+		line := "  " + u.Unlisted + ": the server's parts are not known"
+		if n := u.Count(ops.PartJournalled); n > 0 {
+			line += fmt.Sprintf("; the journal records %s; a rerun of put starts the upload again", plural(n, "part"))
+		}
+		return []string{line}
+	}
 	sent := u.Count(ops.PartSent)
 	total := "?"
 	if u.Size > 0 {
@@ -147,10 +157,10 @@ func uploadLines(u *ops.UploadStatus) []string {
 		line += fmt.Sprintf("; %d missing on the server", n)
 	}
 	if u.Extra > 0 {
-		line += fmt.Sprintf("; %d extra parts beyond the plan (ignored)", u.Extra)
+		line += fmt.Sprintf("; %s beyond the plan (ignored)", plural(u.Extra, "extra part"))
 	}
 	if n := u.MultiVersion(); n > 0 {
-		line += fmt.Sprintf("; %d parts held in several versions by the server (Complete names the one recorded)", n)
+		line += fmt.Sprintf("; %s held in several versions by the server (Complete names the one recorded)", plural(n, "part"))
 	}
 	out := []string{line}
 	if len(u.Parts) > 0 {

@@ -24,7 +24,7 @@ func runPutStream(c *cli.Context, pa *putArgs) error {
 	if err != nil {
 		return err
 	}
-	st := s3up.Stream{R: stdin(c), ID: "stdin", Name: "standard input", ExpectedSize: pa.expected}
+	st := s3up.Stream{R: stdin(c), ID: "stdin", Name: "standard input", Size: max(pa.expected, 0), SizeKnown: pa.expected >= 0}
 	if len(pa.producer) > 0 {
 		p, err := startProducer(c.Context, pa.producer, c.App.ErrWriter)
 		if err != nil {
@@ -33,11 +33,15 @@ func runPutStream(c *cli.Context, pa *putArgs) error {
 		st.R, st.Wait = p.out, p.wait
 		st.ID, st.Name = "command "+p.line, p.line
 	}
+	up, err := s3up.NewUploader(cb, pa.opts)
+	if err != nil {
+		return err
+	}
+	st.R = cancelable(c.Context, st.R)
 	out := newOutput(c)
 	r := out.newPutRenderer(st.Name, pa.bucket, pa.key)
-	opts := pa.opts
-	opts.Listener = r
-	res, err := s3up.NewUploader(cb, opts).PutStream(c.Context, st, pa.bucket, pa.key)
+	res, err := up.PutStream(c.Context, st, pa.bucket, pa.key, func(o *s3up.Options) { o.Listener = r })
+	err = withSignal(c.Context, err)
 	r.finish(res, err)
 	pa.metrics.file(res, err)
 	if err != nil {
@@ -51,6 +55,22 @@ func stdin(c *cli.Context) io.Reader {
 		return c.App.Reader
 	}
 	return os.Stdin
+}
+
+// cancelable returns a reader of r whose Read returns as soon as ctx ends,
+// even while r blocks (a pipe whose writer is idle, a producer that ignores
+// SIGINT): the library reads a stream in the calling goroutine, so an
+// interrupt is seen when a read returns. r is read in a goroutine of its
+// own, which may stay blocked in r after that until the process exits:
+// standard input and the producer's output are the process's own.
+func cancelable(ctx context.Context, r io.Reader) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, r)
+		pw.CloseWithError(err)
+	}()
+	context.AfterFunc(ctx, func() { pw.CloseWithError(context.Cause(ctx)) })
+	return pr
 }
 
 // producer is a command whose output s3up uploads.
@@ -92,7 +112,7 @@ func (p *producer) wait() error {
 		}
 		return fmt.Errorf("the producer %s exited with status %d", p.line, ee.ExitCode())
 	}
-	return fmt.Errorf("the producer %s: %v", p.line, err)
+	return fmt.Errorf("the producer %s: %w", p.line, err)
 }
 
 func unwrapExec(err error) error {

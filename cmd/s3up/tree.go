@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up"
@@ -44,44 +43,23 @@ func (f *ruleFlag) String() string {
 // treeFlags are the flags of put --recursive; rules receives the filters.
 func treeFlags(rules *ruleList) []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Usage: "upload directory trees: every regular file under each DIR goes to PREFIX + its path relative to DIR; unchanged files are skipped"},
-		&cli.GenericFlag{Name: "exclude", Value: &ruleFlag{list: rules}, Usage: "with -r: leave out files matching GLOB (repeatable; see FILTERS below)"},
-		&cli.GenericFlag{Name: "include", Value: &ruleFlag{list: rules, include: true}, Usage: "with -r: upload files matching GLOB (repeatable; see FILTERS below)"},
-		&cli.BoolFlag{Name: "follow-symlinks", Usage: "with -r: upload what symbolic links point to (loops are detected and skipped); by default links are skipped with a warning"},
-		&cli.BoolFlag{Name: "checksum-compare", Usage: "with -r: decide whether a file changed by reading it and comparing its checksums with the object's, not by size and modification time"},
-		&cli.BoolFlag{Name: "dry-run", Usage: "with -r: print what would be uploaded and deleted, and why; send and delete nothing"},
-		&cli.BoolFlag{Name: "delete", Usage: "with -r: delete objects under PREFIX that no local file names any more (after every file is stored; never after a failure, nor for an empty or unreadable tree)"},
-		&cli.IntFlag{Name: "max-delete", Usage: "with --delete: delete nothing if more than N objects would go (0: no limit)"},
+		&cli.BoolFlag{Name: "recursive", Aliases: []string{"r"}, Category: catTrees, DisableDefaultText: true, Usage: "upload trees: each file under DIR to PREFIX + its path; unchanged files are skipped"},
+		&cli.GenericFlag{Name: "exclude", Value: &ruleFlag{list: rules}, Category: catTrees, Usage: "leave out files matching GLOB (repeatable; see FILTERS)"},
+		&cli.GenericFlag{Name: "include", Value: &ruleFlag{list: rules, include: true}, Category: catTrees, Usage: "upload files matching GLOB (repeatable; see FILTERS)"},
+		&cli.BoolFlag{Name: "follow-symlinks", Category: catTrees, DisableDefaultText: true, Usage: "upload what symbolic links point to (loops are skipped)"},
+		&cli.BoolFlag{Name: "checksum-compare", Category: catTrees, DisableDefaultText: true, Usage: "decide whether a file is unchanged by its checksums, not its size and mtime (files too)"},
+		&cli.BoolFlag{Name: "dry-run", Category: catTrees, DisableDefaultText: true, Usage: "print what would be uploaded and deleted, and why; send nothing"},
+		&cli.BoolFlag{Name: "delete", Category: catTrees, DisableDefaultText: true, Usage: "delete objects under PREFIX that no file names any more"},
+		&cli.IntFlag{Name: "max-delete", Category: catTrees, DefaultText: "no limit", Usage: "with --delete: delete nothing if more than N objects would go"},
 	}
 }
 
 const treeHelp = `
-TREES (-r, --recursive):
-  s3up put -r /srv/backups s3://bk/nightly/
-uploads every regular file under /srv/backups to nightly/ + its relative
-path (names byte for byte; empty files too; empty directories are not
-objects). Several directories and files may be given; a file goes under
-its name. A rerun sends only what changed: a file is unchanged when the
-object has its size and the modification time s3up stored with it
-(x-amz-meta-mtime, as rclone does), known from the bucket's listing and a
-journal in the state directory, so an unchanged tree costs one listing and
-no read of any file. --checksum-compare reads every file and compares its
-checksums with the object's instead. A big file whose upload was
-interrupted resumes. Symbolic links are skipped unless --follow-symlinks;
-FIFOs, sockets and devices are skipped with a warning, never opened. A file
-that fails does not stop the others: the run ends with a summary and exit
-code 4 when some files failed and the others were stored.
-
-FILTERS: --exclude and --include take globs matched against each file's
-path relative to its DIR: * and ? within a name, ** across directories,
-[abc], {a,b}. A pattern without "/" matches a name at any depth ("*.tmp");
-one with "/" the whole path from DIR ("logs/*.gz", "/top.txt"); one ending
-in "/" a directory and all under it ("cache/"). The filters are read in
-the order given and the last one that matches decides; a file none matches
-is uploaded, unless the first filter is --include: then only what the
-filters include is uploaded.
-  s3up put -r --exclude '*.tmp' --exclude 'cache/' ~/photos s3://bk/photos/
-  s3up put -r --include '*.jpg' --include '*.png' ~/photos s3://bk/pics/`
+FILTERS (-r): --exclude and --include are globs on the path relative to DIR
+(* ? ** [abc] {a,b}): without "/" they match a name at any depth ("*.tmp"),
+with "/" the path from DIR ("logs/*.gz"), ending in "/" a directory
+("cache/"). The last filter that matches decides; if the first is --include,
+only what the filters include is uploaded.`
 
 // runPutTree uploads the trees of put --recursive.
 func runPutTree(c *cli.Context, pa *putArgs) error {
@@ -89,11 +67,14 @@ func runPutTree(c *cli.Context, pa *putArgs) error {
 	if err != nil {
 		return err
 	}
+	up, err := s3up.NewUploader(cb, pa.opts)
+	if err != nil {
+		return err
+	}
 	out := newOutput(c)
 	r := out.newTreeRenderer(pa)
-	opts := pa.opts
-	opts.Listener = r
-	res, err := s3up.NewUploader(cb, opts).PutTree(c.Context, pa.tree)
+	res, err := up.PutTree(c.Context, pa.tree, func(o *s3up.Options) { o.Listener = r })
+	err = withSignal(c.Context, err)
 	r.finish(res, err)
 	pa.metrics.tree(res)
 	if err != nil {
@@ -125,13 +106,15 @@ func (r *treeRenderer) Event(e s3up.Event) {
 		if ev.Excluded > 0 {
 			excluded = fmt.Sprintf(", %d excluded", ev.Excluded)
 		}
-		o.info("s3up: %d files (%s)%s; %d objects under s3://%s/%s", ev.Files, humanize.IBytes(uint64(ev.Bytes)), excluded,
-			ev.Objects, r.pa.tree.Bucket, r.pa.tree.Prefix)
+		o.info("s3up: %s (%s)%s; %s under s3://%s/%s", plural(ev.Files, "file"), ibytes(ev.Bytes), excluded,
+			plural(ev.Objects, "object"), r.pa.tree.Bucket, r.pa.tree.Prefix)
 		r.startBar()
 	case s3up.Skipped:
+		if ev.NotFollowed {
+			ev.Reason += " (--follow-symlinks follows links)"
+		}
 		o.emit("skipped", ev)
-		r.clearBar()
-		o.info("s3up: skipped %s: %s", ev.Path, ev.Reason)
+		r.say("s3up: skipped %s: %s", ev.Path, ev.Reason)
 	case s3up.Unreadable:
 		o.emit("unreadable", map[string]any{"path": ev.Path, "error": ev.Err.Error()})
 		r.clearBar()
@@ -160,11 +143,12 @@ func (r *treeRenderer) Event(e s3up.Event) {
 		}
 	case s3up.Warning:
 		o.emit("warning", ev)
-		r.clearBar()
-		o.info("s3up: warning: %s", ev.Message)
+		r.say("s3up: warning: %s", ev.Message)
 	case s3up.Notice:
 		o.emit("notice", ev)
-		o.info("s3up: %s", ev.Message)
+		r.say("s3up: %s", ev.Message)
+	case s3up.Retry:
+		r.retry(ev)
 	case s3up.Progress:
 		if r.bar != nil {
 			r.bar.Describe(fmt.Sprintf("files %d/%d", ev.FilesDone, ev.Files))
@@ -180,14 +164,22 @@ func (r *treeRenderer) inFile(ev s3up.InFile) {
 	switch in := ev.Event.(type) {
 	case s3up.Warning:
 		o.emit("warning", map[string]any{"path": ev.Path, "key": ev.Key, "message": in.Message})
-		r.clearBar()
-		o.info("s3up: warning: %s: %s", ev.Path, in.Message)
+		r.say("s3up: warning: %s: %s", ev.Path, in.Message)
 	case s3up.Notice:
 		o.emit("notice", map[string]any{"path": ev.Path, "key": ev.Key, "message": in.Message})
+	case s3up.Planned:
+		o.emit("planned", map[string]any{"path": ev.Path, "key": ev.Key, "size": in.Size, "part_size": in.PartSize, "parts": in.Parts})
+		if in.Parts > 1 {
+			// Small files (one PutObject) are many; a multipart file is
+			// worth a line.
+			r.say("s3up: %s: %s in %d parts of %s", ev.Path, ibytes(in.Size), in.Parts, ibytes(in.PartSize))
+		}
+	case s3up.Superseded:
+		o.emit("superseded", map[string]any{"path": ev.Path, "key": ev.Key, "upload_id": in.UploadID, "superseded_source": in.Source, "state": in.State})
+		r.say("s3up: %s", supersededText(in, r.pa.bucket, ev.Key))
 	case s3up.Resumed:
 		o.emit("resumed", map[string]any{"path": ev.Path, "key": ev.Key, "upload_id": in.UploadID, "on_server": in.OnServer, "parts": in.Parts, "to_send": in.ToSend})
-		r.clearBar()
-		o.info("s3up: %s: resuming upload %s: %d/%d parts on server, %d to send", ev.Path, in.UploadID, in.OnServer, in.Parts, in.ToSend)
+		r.say("s3up: %s: resuming upload %s: %d/%d parts on the server, %d to send", ev.Path, in.UploadID, in.OnServer, in.Parts, in.ToSend)
 	}
 }
 
@@ -207,6 +199,7 @@ func (r *treeRenderer) file(ev s3up.FileDone) {
 		}
 	}
 	if ev.Err != nil {
+		ev.Err = o.signal(ev.Err)
 		rec["error"] = message(ev.Err)
 		rec["exit_code"] = exitCode(ev.Err)
 	}
@@ -220,14 +213,14 @@ func (r *treeRenderer) file(ev s3up.FileDone) {
 		r.clearBar()
 		what := ev.Decision
 		if ev.Upload != nil && ev.Upload.Resumed {
-			what += fmt.Sprintf(", resumed: %d parts were on the server", ev.Upload.PartsKept)
+			what += fmt.Sprintf(", resumed: %s of it on the server", plural(ev.Upload.PartsKept, "part"))
 		}
-		o.result("uploaded %s -> %s (%s, %s)", ev.Path, dest, humanize.IBytes(uint64(ev.Size)), what)
+		o.result("uploaded %s -> %s (%s, %s)", ev.Path, dest, ibytes(ev.Size), what)
 	case s3up.OutcomeDryRun:
 		if ev.Decision == s3up.DecisionUnchanged || ev.Decision == s3up.DecisionSameContent {
 			return
 		}
-		o.result("would upload %s -> %s (%s, %s)", ev.Path, dest, humanize.IBytes(uint64(ev.Size)), ev.Decision)
+		o.result("would upload %s -> %s (%s, %s)", ev.Path, dest, ibytes(ev.Size), ev.Decision)
 	}
 }
 
@@ -240,7 +233,7 @@ func (r *treeRenderer) startBar() {
 // progressLine prints a plain progress line (cron logs) or a JSON progress
 // object, at most once per interval.
 func (r *treeRenderer) progressLine(p s3up.Progress) {
-	now := time.Now()
+	now := r.o.now()
 	if r.jsonDue(now) {
 		r.o.emit("progress", map[string]any{"bytes": p.Bytes, "total": p.Total, "files_done": p.FilesDone, "files": p.Files})
 	}
@@ -251,8 +244,7 @@ func (r *treeRenderer) progressLine(p s3up.Progress) {
 	if p.Total > 0 {
 		pct = 100 * float64(p.Bytes) / float64(p.Total)
 	}
-	r.o.info("s3up: progress: %.0f%% %s/%s, %d/%d files", pct, humanize.IBytes(uint64(max(p.Bytes, 0))),
-		humanize.IBytes(uint64(p.Total)), p.FilesDone, p.Files)
+	r.o.info("s3up: progress: %.0f%% %s/%s, %d/%d files", pct, ibytes(p.Bytes), ibytes(p.Total), p.FilesDone, p.Files)
 }
 
 // finish prints the summary and, on failure, the one error line.
@@ -276,13 +268,13 @@ func summaryLine(res *s3up.TreeResult) string {
 	if res.DryRun {
 		verb = "dry run"
 	}
-	fmt.Fprintf(&b, "%s: s3://%s/%s: %d files (%s): %d uploaded (%s sent), %d unchanged", verb, res.Bucket, res.Prefix,
-		res.Files, humanize.IBytes(uint64(res.Bytes)), res.Uploaded, humanize.IBytes(uint64(res.BytesSent)), res.Unchanged)
+	fmt.Fprintf(&b, "%s: s3://%s/%s: %s (%s): %d uploaded (%s sent), %d unchanged", verb, res.Bucket, res.Prefix,
+		plural(res.Files, "file"), ibytes(res.Bytes), res.Uploaded, ibytes(res.BytesSent), res.Unchanged)
 	if res.DryRun {
 		b.Reset()
-		fmt.Fprintf(&b, "dry run: s3://%s/%s: %d files (%s): %d would be uploaded (%s), %d unchanged", res.Bucket, res.Prefix,
-			res.Files, humanize.IBytes(uint64(res.Bytes)), res.Files-res.Unchanged-res.Failed,
-			humanize.IBytes(uint64(res.Bytes-res.BytesUnchanged-res.BytesFailed)), res.Unchanged)
+		fmt.Fprintf(&b, "dry run: s3://%s/%s: %s (%s): %d would be uploaded (%s), %d unchanged", res.Bucket, res.Prefix,
+			plural(res.Files, "file"), ibytes(res.Bytes), res.Files-res.Unchanged-res.Failed,
+			ibytes(res.Bytes-res.BytesUnchanged-res.BytesFailed), res.Unchanged)
 	}
 	fmt.Fprintf(&b, ", %d failed", res.Failed)
 	if res.Unreadable > 0 {

@@ -5,7 +5,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up/ops"
@@ -42,11 +41,11 @@ func runUploads(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ups, err := ops.ListUploads(c.Context, cb.API, bucket, prefix)
+	out := newOutput(c)
+	ups, err := ops.ListUploads(out.withRetryLines(c.Context), cb.API, bucket, prefix)
 	if err != nil {
 		return err
 	}
-	out := newOutput(c)
 	now := time.Now()
 	var parts int
 	var bytes int64
@@ -67,17 +66,39 @@ func runUploads(c *cli.Context) error {
 	tw := tabwriter.NewWriter(out.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tUPLOAD ID\tINITIATED\tAGE\tPARTS\tBYTES")
 	for _, u := range ups {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", u.Key, u.UploadID, initiatedText(u.Initiated), ageText(u.Initiated, now), u.Parts, humanize.IBytes(uint64(u.Bytes)))
+		parts, bytes := fmt.Sprint(u.Parts), ibytes(u.Bytes)
+		if u.PartsUnknown {
+			parts, bytes = "?", "?"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Key, shortID(u.UploadID), initiatedText(u.Initiated), ageText(u.Initiated, now), parts, bytes)
 	}
 	tw.Flush()
 	out.mu.Unlock()
-	out.result("%d incomplete uploads, %d parts, %s", len(ups), parts, humanize.IBytes(uint64(bytes)))
+	note := ""
+	for _, u := range ups {
+		if shortID(u.UploadID) != u.UploadID {
+			note = " (upload ids shortened: --json has them whole)"
+			break
+		}
+	}
+	for _, u := range ups {
+		if u.PartsUnknown {
+			note += "; this store does not list the parts of an upload (no ListParts): their parts and bytes are not known"
+			break
+		}
+	}
+	out.result("%s, %s, %s%s", plural(len(ups), "incomplete upload"), plural(parts, "part"), ibytes(bytes), note)
 	return nil
 }
 
 // uploadJSON is an upload with its age, for JSON output.
 func uploadJSON(u ops.UploadInfo, now time.Time) map[string]any {
 	m := map[string]any{"key": u.Key, "upload_id": u.UploadID, "parts": u.Parts, "bytes": u.Bytes}
+	if u.PartsUnknown {
+		// The store does not list an upload's parts: its parts and bytes,
+		// and so its last activity, are not known.
+		m["parts_unknown"] = true
+	}
 	if !u.Initiated.IsZero() {
 		m["initiated"] = u.Initiated.UTC().Format(time.RFC3339Nano)
 		m["age_seconds"] = int64(now.Sub(u.Initiated) / time.Second)
@@ -87,6 +108,17 @@ func uploadJSON(u ops.UploadInfo, now time.Time) map[string]any {
 		m["idle_seconds"] = int64(now.Sub(u.LastActivity) / time.Second)
 	}
 	return m
+}
+
+// shortID is an upload id for a table: some stores' ids are 120
+// characters long (MinIO's), which would push the table past any terminal.
+// The first 12 characters tell uploads apart; --json has the whole id.
+func shortID(id string) string {
+	const keep = 12
+	if len(id) <= keep+1 {
+		return id
+	}
+	return id[:keep] + "…"
 }
 
 func initiatedText(t time.Time) string {
