@@ -423,7 +423,7 @@ func TestOpsUploadsPagination(t *testing.T) {
 		}
 
 		res := s3test.RunCLI(t, t.Context(), srv.Env(), "uploads", "s3://"+bucket)
-		if res.ExitCode != 0 || !strings.Contains(res.Stdout, fmt.Sprintf("%d incomplete uploads, 1 parts, 1000 B", many+len(others))) {
+		if res.ExitCode != 0 || !strings.Contains(res.Stdout, fmt.Sprintf("%d incomplete uploads, 1 part, 1000 B", many+len(others))) {
 			t.Fatalf("uploads of the whole bucket: %s", res)
 		}
 		if !strings.HasPrefix(res.Stdout, "KEY ") || strings.Count(res.Stdout, "\n") != many+len(others)+2 {

@@ -48,7 +48,7 @@ func TestStreamPipes(t *testing.T) {
 
 // TestStreamNeverTruncated (issue 12): a producer that exits non-zero, or a
 // stream that ends at another size than --expected-size, leaves no object
-// and no upload, and says why with exit 1.
+// and no upload, and says why with exit 6.
 func TestStreamNeverTruncated(t *testing.T) {
 	s3test.ForEach(t, func(t *testing.T, srv *s3test.Server) {
 		bucket := srv.NewBucket(t)
@@ -65,8 +65,8 @@ func TestStreamNeverTruncated(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := s3upRun(t, srv, append([]string{"put", "--part-size", "5MiB"}, tc.args...)...)
-				if res.ExitCode != 1 {
-					t.Fatalf("want exit 1: %s", res)
+				if res.ExitCode != 6 {
+					t.Fatalf("want exit 6 (a stream that ended badly): %s", res)
 				}
 				oneErrorLine(t, res, tc.want)
 				key := strings.TrimPrefix(tc.args[slicesIndex(tc.args, "--")-1], "s3://"+bucket+"/")
@@ -121,7 +121,11 @@ func TestStreamResumeByContent(t *testing.T) {
 			skipped, _ := r["bytes_skipped"].(float64)
 			sent := proxy.Stats().UploadPartBytes - before
 			t.Logf("rerun skipped %.0f bytes, sent %d", skipped, sent)
-			if skipped < 3*5*MiB || sent > size-int64(skipped) {
+			// Met for the first time, the store is asked whether it can
+			// replace a part (two parts of one byte, on an upload of their
+			// own, aborted): those bytes are the rerun's too.
+			const probe = 2
+			if skipped < 3*5*MiB || sent > size-int64(skipped)+probe {
 				t.Fatalf("skipped %.0f, sent %d of %d: want at least the 3 parts acknowledged before the kill skipped, and only the rest sent", skipped, sent, size)
 			}
 			if ups := srv.IncompleteUploads(t, bucket, "same"); len(ups) != 0 {

@@ -14,7 +14,13 @@
 // whether a fault fires (probability Rate) and which one (uniform over
 // Faults), together with the fault's parameters (cut offset, flipped byte).
 // Given the seed, a sequence of sequential requests therefore always sees
-// the same faults. Bodies are streamed, never buffered.
+// the same faults. Bodies are streamed, never buffered, except those a
+// Store emulation must read whole before it can decide: CompleteMultipartUpload
+// bodies, and for NoPartReplace the re-upload of a part already stored.
+//
+// A Store emulation that changes a signed request (drops a checksum header,
+// rewrites a Complete body) re-signs it with Config.Credentials; every
+// other request reaches the target exactly as the client signed it.
 package faultproxy
 
 import (
@@ -120,6 +126,11 @@ type Config struct {
 	// Store makes the proxy answer as another store does (see Store);
 	// AsServer forwards the server's own behaviour.
 	Store Store
+	// Credentials sign the requests the Store emulation changes; they must
+	// be the server's (the client's) keys. New fails without them for a
+	// Store whose NeedsCredentials is true; other stores ignore them.
+	// Requests the emulation did not change are forwarded as signed.
+	Credentials *Credentials
 	// OnFault, if set, is called synchronously for every injected fault,
 	// just before the fault is acted out (for Stall: before the connection
 	// is taken over). It must not block for long.
@@ -147,6 +158,7 @@ type Stats struct {
 	ByMethod        map[string]int64
 	PutBytes        int64            // request-body bytes of every PUT forwarded (PutObject and UploadPart), partial bodies included
 	PutsByPath      map[string]int64 // PUT requests forwarded, by URL path ("/bucket/key", unescaped)
+	Emulation       EmulationStats   // what the Store emulation did (Proxy.EmulationStats)
 }
 
 // IsUploadPart reports whether r is an S3 UploadPart request: a PUT with
@@ -236,6 +248,13 @@ func New(target string, cfg Config) (*Proxy, error) {
 			return nil, fmt.Errorf("faultproxy: unknown fault %v", f)
 		}
 	}
+	if !cfg.Store.valid() {
+		return nil, fmt.Errorf("faultproxy: unknown store %v", cfg.Store)
+	}
+	if cfg.Store.NeedsCredentials() && !cfg.Credentials.usable() {
+		return nil, fmt.Errorf("faultproxy: the %s emulation changes signed requests and must re-sign them: "+
+			"set Config.Credentials to the server's access key and secret key", cfg.Store)
+	}
 
 	p := &Proxy{
 		target:      u,
@@ -255,6 +274,10 @@ func New(target string, cfg Config) (*Proxy, error) {
 	}
 	if len(p.faults) == 0 {
 		p.faults = append([]Fault(nil), DefaultFaults...)
+	}
+	if p.emu != nil && cfg.Credentials != nil {
+		c := *cfg.Credentials
+		p.emu.creds = &c
 	}
 	if p.match == nil {
 		p.match = IsUploadPart
@@ -309,8 +332,8 @@ func New(target string, cfg Config) (*Proxy, error) {
 	}
 	go func() { _ = p.srv.Serve(ln) }()
 
-	p.log("faultproxy: %s -> %s, seed=%d (set Config.Seed=%d to reproduce), rate=%v, faults=%v",
-		p.url, target, p.seed, p.seed, p.rate, p.faults)
+	p.log("faultproxy: %s -> %s, seed=%d (set Config.Seed=%d to reproduce), rate=%v, faults=%v, store=%v",
+		p.url, target, p.seed, p.seed, p.rate, p.faults, cfg.Store)
 	return p, nil
 }
 
@@ -387,6 +410,7 @@ func (p *Proxy) Stats() Stats {
 		ByMethod:        make(map[string]int64, len(p.byMethod)),
 		PutBytes:        p.putBytes.Load(),
 		PutsByPath:      make(map[string]int64, len(p.putsByPath)),
+		Emulation:       p.EmulationStats(),
 	}
 	for k, v := range p.putsByPath {
 		s.PutsByPath[k] = v
@@ -660,6 +684,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, d decision) {
 
 	g := &guardReader{r: r.Body}
 	var body io.Reader = g
+	st, _ := r.Context().Value(emuKey{}).(*requestState)
+	if st != nil && st.dechunk {
+		body = newDechunkReader(body)
+	}
 	switch d.fault {
 	case CorruptBody:
 		body = &flipReader{r: body, at: d.offset, mask: d.mask}
@@ -672,8 +700,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, d decision) {
 	if r.Method == http.MethodPut {
 		body = &countReader{r: body, n: &p.putBytes}
 	}
-	if st, _ := r.Context().Value(emuKey{}).(*requestState); st != nil && st.hashes != nil {
+	if st != nil && st.hashes != nil {
 		body = io.TeeReader(body, st.hashes)
+	}
+	if st != nil && st.tee != nil {
+		body = io.TeeReader(body, st.tee)
 	}
 	r2 := r.WithContext(context.WithValue(r.Context(), ctxKey{}, d))
 	r2.Body = io.NopCloser(body)
@@ -716,6 +747,11 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 		// early); still act out the reset.
 		return errInjectedReset
 	case DropResponse:
+		// The server holds the result: what the emulation remembers of
+		// it (a stored part, its CRC32) must hold too.
+		if p.emu != nil && res.StatusCode == http.StatusOK {
+			_ = p.emuResponse(res)
+		}
 		return errDropResponse
 	}
 	if p.emu != nil {

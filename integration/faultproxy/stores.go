@@ -66,9 +66,124 @@ const (
 	// and objects carry x-goog-hash with their CRC32C (and MD5 for objects
 	// not made of parts) (cloud.google.com/storage/docs/xml-api).
 	GCS
+
+	// The stores below (VerificationStores) are the ways a store can leave
+	// a client less to verify with, or refuse what a verifying or resuming
+	// client does. Those that change a request the client signed re-sign
+	// it, and need Config.Credentials (see NeedsCredentials).
+
+	// LaxChecksums takes the flexible checksums and checks none: every
+	// x-amz-checksum-* and x-amz-sdk-checksum-algorithm header of
+	// CreateMultipartUpload, UploadPart, PutObject and
+	// CompleteMultipartUpload is dropped (an aws-chunked body whose trailer
+	// carries the checksum is forwarded decoded, the trailer dropped), and so
+	// are the <Checksum…> elements of the Complete body; no answer shows a
+	// checksum (no x-amz-checksum-* header, no <Checksum…>, <ChecksumType>
+	// or <ChecksumAlgorithm> element). ETags stay the server's, MD5-based,
+	// and Content-MD5 and the payload hash still reach the server, which
+	// checks them: a wrong x-amz-checksum-crc32c is accepted, a wrong
+	// Content-MD5 is not. Seen so: Huawei OBS, Alibaba OSS, Tencent COS and
+	// GCS's S3 API ignore x-amz-checksum-algorithm silently
+	// (milvus-io/milvus-storage#454); chimera-nas/chimera#1385 and
+	// ministackorg/ministack#1497 neither verify nor return them;
+	// scality/cloudserver#5757 reads trailing checksums and ignores them.
+	LaxChecksums
+	// IgnoresMD5 checks neither Content-MD5 nor the SigV4 payload hash: of
+	// UploadPart, PutObject and CompleteMultipartUpload it drops Content-MD5
+	// and turns a hex x-amz-content-sha256 into UNSIGNED-PAYLOAD. Flexible
+	// checksums pass and the server checks them. Other requests are left
+	// alone, so what the server requires of them (DeleteObjects' Content-MD5)
+	// still holds. Seen so: chimera-nas/chimera#474 (Content-MD5 never
+	// compared) and #491 (the body never hashed against
+	// x-amz-content-sha256); MinIO before 2016 (minio/minio#1603).
+	IgnoresMD5
+	// ChecksNothing is LaxChecksums and IgnoresMD5 together: any checksum,
+	// Content-MD5 or payload hash is accepted and no checksum is shown. ETags
+	// are still the server's MD5s, the one thing left to verify with.
+	// Seen so: chimera-nas/chimera (#1385, #474 and #491 at once).
+	ChecksNothing
+	// Blind is ChecksNothing with opaque ETags: every part and object ETag
+	// the client sees (UploadPart, PutObject, CopyObject, HEAD and GET
+	// headers; ListParts, ListObjects, Complete and Copy results) is 32
+	// random-looking hex digits, the same each time for the same part or
+	// object, unrelated to the bytes. The part ETags of a Complete body are
+	// turned back into the server's; any other ETag there (the client's own
+	// MD5) reaches the server as garbage and fails with InvalidPart, as on
+	// the store. Conditional headers (If-Match) are not translated: the
+	// engine sends none. Only sizes are left to verify with.
+	// Seen so: chimera-nas/chimera#480 (part ETags an XXH3 of metadata) and
+	// #469 (object ETags likewise); AWS itself for SSE-C and SSE-KMS objects,
+	// whose ETags are not MD5s (minio/minio#17214 quotes the rule).
+	Blind
+	// NoListParts has no ListParts: GET ?uploadId answers 405
+	// MethodNotAllowed "The specified method is not allowed against this
+	// resource." (S3's own words for a method an upload resource does not
+	// take, versity/versitygw#1236). Seen without ListParts:
+	// floci-io/floci#47, Robothy/local-s3#66.
+	NoListParts
+	// NoListUploads has no ListMultipartUploads: GET ?uploads answers 501
+	// NotImplemented "A header you provided implies functionality that is
+	// not implemented". Seen so: gaul/s3proxy#152, wpnpeiris/nats-s3#61,
+	// brekkylab/backlot#169 (501 on every bucket listing by Cyberduck),
+	// leo-project/leofs#381, treeverse/lakeFS#8563 (Azure, GCS adapters).
+	NoListUploads
+	// UploadsNoSuchUpload answers a ListMultipartUploads that lists no
+	// upload (the server's answer has no <Upload>) with 404 NoSuchUpload
+	// "The specified multipart upload does not exist." instead; with
+	// uploads, the server's answer passes. Seen so: gofakes3 (rclone serve
+	// s3) answers ErrNoSuchUpload for a bucket that never had an upload
+	// (its uploader.List).
+	UploadsNoSuchUpload
+	// NoPartReplace is rclone serve s3 streaming multipart uploads to its
+	// backend: once part N is stored, an UploadPart of N with other bytes
+	// (MD5 or size) is refused with 501 NotImplemented "part N has already
+	// been streamed to the backend and cannot be replaced with different
+	// contents"; the same bytes again are accepted (the server answers, with
+	// the same ETag). Only such re-uploads are buffered, to compare them.
+	// Source: rclone cmd/serve/s3 multipart streaming (streamPart).
+	NoPartReplace
+	// NoPartReplaceOSS is the same rule with Alibaba OSS's answer for
+	// sequential uploads: 409 PartAlreadyExist "For sequential multipart
+	// upload, you can't overwrite uploaded parts." (seen in alist-org/alist
+	// discussion #4309).
+	NoPartReplaceOSS
+	// CRC32ForCRC32C computes CRC32 (IEEE) whatever algorithm was asked:
+	// the checksum headers of Create, UploadPart, PutObject and Complete are
+	// dropped (as LaxChecksums does) so the server keeps none, and the
+	// answers carry the proxy's own CRC32 of the bytes it forwarded:
+	// UploadPart and PutObject answer x-amz-checksum-crc32 (PutObject with
+	// x-amz-checksum-type FULL_OBJECT), a Create that asked for an algorithm
+	// answers x-amz-checksum-algorithm CRC32 and type COMPOSITE, ListParts
+	// shows <ChecksumCRC32> for each part it saw and <ChecksumAlgorithm>CRC32,
+	// Complete answers <ChecksumCRC32> COMPOSITE (the CRC32 of the parts'
+	// big-endian CRC32s, then -N) with <ChecksumType>COMPOSITE, and HEAD or
+	// GET of the whole object shows x-amz-checksum-crc32 and -type, but only
+	// with x-amz-checksum-mode: ENABLED, as S3 does (a client that does not
+	// ask is not told; ranged and partNumber reads show none), and only
+	// while the server's ETag is the one the proxy saw made. No store is
+	// known to do exactly this: it is the worst case of a store that does
+	// checksums, but not the one asked for, and says so only in the
+	// header's name (milvus-io/milvus-storage#454 lists stores ignoring the
+	// algorithm).
+	CRC32ForCRC32C
+	// TrailerNoEcho takes aws-chunked bodies with a trailing checksum (the
+	// server checks them) but leaves the checksum out of the UploadPart
+	// answer when the part came aws-chunked; a part with the checksum in a
+	// header is answered with it, as the server does. Seen so: versitygw
+	// v1.8.0 (one of the servers these tests run) answers an aws-chunked
+	// part without its trailer's checksum when the part also carries
+	// Content-MD5; scality/cloudserver#5757 reads trailing checksums without
+	// returning them; chimera-nas/chimera#1385 drains trailers unread.
+	TrailerNoEcho
 )
 
-var storeNames = [...]string{AsServer: "server", B2: "b2", R2Early: "r2-2025", COS: "cos", OSS: "oss", GCS: "gcs"}
+var storeNames = [...]string{
+	AsServer: "server", B2: "b2", R2Early: "r2-2025", COS: "cos", OSS: "oss", GCS: "gcs",
+	LaxChecksums: "lax-checksums", IgnoresMD5: "ignores-md5", ChecksNothing: "checks-nothing", Blind: "blind",
+	NoListParts: "no-list-parts", NoListUploads: "no-list-uploads", UploadsNoSuchUpload: "uploads-no-such-upload",
+	NoPartReplace: "no-part-replace", NoPartReplaceOSS: "no-part-replace-oss", CRC32ForCRC32C: "crc32-for-crc32c",
+	TrailerNoEcho: "trailer-no-echo",
+}
 
 func (s Store) String() string {
 	if s >= 0 && int(s) < len(storeNames) {
@@ -77,8 +192,21 @@ func (s Store) String() string {
 	return "Store(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Stores lists the emulated stores.
+// Stores lists the emulated stores that refuse or hide flexible checksums
+// and report a native digest instead.
 var Stores = []Store{B2, R2Early, COS, OSS, GCS}
+
+// VerificationStores lists the stores that leave a client less to verify
+// with (checksums accepted unchecked or not shown, opaque ETags, the wrong
+// CRC) or refuse what a verifying, resuming client does (ListParts,
+// ListMultipartUploads, replacing a part).
+var VerificationStores = []Store{
+	LaxChecksums, IgnoresMD5, ChecksNothing, Blind,
+	NoListParts, NoListUploads, UploadsNoSuchUpload,
+	NoPartReplace, NoPartReplaceOSS, CRC32ForCRC32C, TrailerNoEcho,
+}
+
+func (s Store) valid() bool { return s >= 0 && int(s) < len(storeNames) }
 
 var (
 	crc64Table  = crc64.MakeTable(crc64.ECMA)
@@ -88,12 +216,25 @@ var (
 // emulation is the state a Store emulation keeps: the native digests of
 // every part and object that went through the proxy.
 type emulation struct {
-	store   Store
-	refused atomic.Int64 // requests refused because of a checksum header
+	store Store
+	creds *Credentials
+
+	refused               atomic.Int64
+	unsignable            atomic.Int64
+	requestsChanged       atomic.Int64
+	resigned              atomic.Int64
+	answersChanged        atomic.Int64
+	replacementsRefused   atomic.Int64
+	identicalReplacements atomic.Int64
 
 	mu      sync.Mutex
 	parts   map[string]digests // uploadId/partNumber/etag
 	objects map[string]digests // bucket/key
+
+	stored     map[string]storedPart // NoPartReplace: uploadId/partNumber
+	crcParts   map[string]uint32     // CRC32ForCRC32C: uploadId/partNumber/etag
+	crcObjects map[string]crcObject  // CRC32ForCRC32C: bucket/key
+	opaque     map[string]string     // Blind: uploadId/partNumber/opaque -> the server's ETag, when not hex
 }
 
 type digests struct {
@@ -107,16 +248,63 @@ func newEmulation(s Store) *emulation {
 	if s == AsServer {
 		return nil
 	}
-	return &emulation{store: s, parts: map[string]digests{}, objects: map[string]digests{}}
+	return &emulation{
+		store: s, parts: map[string]digests{}, objects: map[string]digests{},
+		stored: map[string]storedPart{}, crcParts: map[string]uint32{}, crcObjects: map[string]crcObject{},
+		opaque: map[string]string{},
+	}
 }
 
-// Refused returns how many requests the emulation refused for a checksum
-// header (0 without an emulation).
+// Refused returns how many requests the emulation answered itself with an
+// error instead of forwarding them (0 without an emulation): for B2, R2,
+// COS, OSS and GCS the requests refused for a checksum header or trailer.
 func (p *Proxy) Refused() int64 {
 	if p.emu == nil {
 		return 0
 	}
 	return p.emu.refused.Load()
+}
+
+// EmulationStats counts what the Store emulation did; all zero without one.
+type EmulationStats struct {
+	// Refused is Proxy.Refused: requests answered with the store's error
+	// instead of being forwarded.
+	Refused int64
+	// Unsignable counts, among Refused, the requests an emulation had to
+	// change and could not re-sign (500 InternalError naming the store):
+	// signed-chunk streams (STREAMING-AWS4-HMAC-SHA256-PAYLOAD…).
+	Unsignable int64
+	// RequestsChanged counts requests forwarded with headers or body
+	// changed by the emulation; Resigned those of them re-signed.
+	RequestsChanged int64
+	Resigned        int64
+	// AnswersChanged counts server answers whose status, headers or body
+	// the emulation changed (checksums removed or added, ETags made
+	// opaque, an empty upload listing turned into NoSuchUpload).
+	AnswersChanged int64
+	// ReplacementsRefused (NoPartReplace, NoPartReplaceOSS) counts
+	// UploadParts refused for replacing a stored part with other bytes
+	// (they are in Refused too); IdenticalReplacements the re-uploads of a
+	// stored part with its bytes, forwarded.
+	ReplacementsRefused   int64
+	IdenticalReplacements int64
+}
+
+// EmulationStats returns the emulation's counters.
+func (p *Proxy) EmulationStats() EmulationStats {
+	e := p.emu
+	if e == nil {
+		return EmulationStats{}
+	}
+	return EmulationStats{
+		Refused:               e.refused.Load(),
+		Unsignable:            e.unsignable.Load(),
+		RequestsChanged:       e.requestsChanged.Load(),
+		Resigned:              e.resigned.Load(),
+		AnswersChanged:        e.answersChanged.Load(),
+		ReplacementsRefused:   e.replacementsRefused.Load(),
+		IdenticalReplacements: e.identicalReplacements.Load(),
+	}
 }
 
 func (e *emulation) nativeHeader() string {
@@ -168,6 +356,15 @@ type requestState struct {
 	complete  []xmlPart   // Complete: the parts named
 	hashes    *bodyHashes // UploadPart, PutObject: the body's digests
 	encoding  string      // GCS: the Accept-Encoding the client sent, before the rewrite
+
+	// verification stores
+	tee            io.Writer   // digests the body as forwarded (after any fault)
+	dechunk        bool        // forward the payload of the aws-chunked body, not the body
+	listUploads    bool        // UploadsNoSuchUpload: a ListMultipartUploads
+	noEcho         bool        // TrailerNoEcho: an aws-chunked UploadPart
+	askedAlgorithm bool        // CRC32ForCRC32C: the Create named an algorithm
+	sum            *sumWriter  // NoPartReplace: the part's MD5 and size
+	crc            hash.Hash32 // CRC32ForCRC32C: the body's CRC32
 }
 
 type xmlPart struct {
@@ -197,6 +394,9 @@ func (b *bodyHashes) Write(p []byte) (int, error) {
 // or returns the request to forward, carrying what the answer needs.
 func (p *Proxy) emuRequest(w http.ResponseWriter, r *http.Request) *http.Request {
 	e := p.emu
+	if e.store.verification() {
+		return p.verifyRequest(w, r)
+	}
 	hdr := checksumHeader(r)
 	aws := strings.Contains(strings.ToLower(r.Header.Get("Content-Encoding")), "aws-chunked") ||
 		strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-")
@@ -225,6 +425,7 @@ func (p *Proxy) emuRequest(w http.ResponseWriter, r *http.Request) *http.Request
 		if ae := r.Header.Get("Accept-Encoding"); ae != "" {
 			st.encoding = ae
 			r.Header.Set("Accept-Encoding", "gzip,deflate,br")
+			e.requestsChanged.Add(1)
 		}
 	}
 	switch {
@@ -293,6 +494,15 @@ func (p *Proxy) emuResponse(res *http.Response) error {
 	if st == nil {
 		return nil
 	}
+	if e.store.verification() {
+		return p.verifyResponse(res, st)
+	}
+	before, bodyChanged := fmt.Sprint(res.Header), false
+	defer func() {
+		if bodyChanged || fmt.Sprint(res.Header) != before {
+			e.answersChanged.Add(1)
+		}
+	}()
 	if e.store == GCS && strings.EqualFold(res.Header.Get("Content-Encoding"), "gzip") && !strings.Contains(st.encoding, "gzip") {
 		// The front end answers in the encoding the client asked for.
 		zr, err := gzip.NewReader(res.Body)
@@ -306,6 +516,7 @@ func (p *Proxy) emuResponse(res *http.Response) error {
 		}
 		res.Header.Del("Content-Encoding")
 		setBody(res, body)
+		bodyChanged = true
 	}
 	// These stores never show flexible checksums.
 	for name := range res.Header {
@@ -340,7 +551,9 @@ func (p *Proxy) emuResponse(res *http.Response) error {
 				e.setNative(res.Header, d, false)
 			}
 		}
-		setBody(res, e.rewriteXML(body))
+		nb := e.rewriteXML(body)
+		bodyChanged = bodyChanged || !bytes.Equal(nb, body)
+		setBody(res, nb)
 		return nil
 	case (res.Request.Method == http.MethodHead || res.Request.Method == http.MethodGet) && ok:
 		e.mu.Lock()
@@ -358,7 +571,9 @@ func (p *Proxy) emuResponse(res *http.Response) error {
 		if err != nil {
 			return err
 		}
-		setBody(res, e.rewriteXML(body))
+		nb := e.rewriteXML(body)
+		bodyChanged = bodyChanged || !bytes.Equal(nb, body)
+		setBody(res, nb)
 	}
 	return nil
 }

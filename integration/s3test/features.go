@@ -18,6 +18,7 @@ var Lacking = map[string]map[string]string{
 	"versitygw": {
 		"storage-class-REDUCED_REDUNDANCY": "accepts REDUCED_REDUNDANCY but stores and reports STANDARD",
 		"sse-s3":                           "accepts x-amz-server-side-encryption: AES256 but neither encrypts nor reports it",
+		"versioning":                       "started without a versioning directory (--versioning-dir), it refuses PutBucketVersioning: \"Versioning has not been configured for the gateway\"",
 	},
 	"seaweedfs": {
 		"part-replace": "a part uploaded again is kept beside the first: ListParts lists every upload of a part number, and Complete takes the one it names",
