@@ -65,7 +65,7 @@ func StreamID(id string) string { return "stream:" + id }
 // multipart upload completed only if the stream ended well (Stream.Wait,
 // Size); otherwise the upload is aborted and nothing is stored.
 //
-// Resume by content: each part's SHA-256 is journalled. When an upload of
+// Resume by content: each part's XXH3-128 is journalled. When an upload of
 // the same stream ID to the same destination was interrupted, the stream is
 // read again and each part whose digest matches the journal, and that the
 // server holds, is not sent again. From the first part that differs,
@@ -288,10 +288,16 @@ func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
 }
 
 // req is the hashing a stream part gets as it is read: what it is sent
-// with, and the SHA-256 a resume recognises it by.
+// with, and the XXH3-128 a resume recognises it by. While the parts still
+// match a journal written before XXH3 (SHA-256 digests), the SHA-256 too.
 func (f *streamFeed) req() checksum.Request {
 	r := f.s.partRequest()
-	r.SHA256 = true
+	r.XXH3 = true
+	if f.matching && f.prior != nil {
+		if p, ok := f.prior.Parts[f.n]; ok && digestValue(p.Digest, streamDigestAlg) == "" && digestValue(p.Digest, checksum.SHA256) != "" {
+			r.SHA256 = true
+		}
+	}
 	return r
 }
 
@@ -389,7 +395,7 @@ func (p *streamParts) sums(_ context.Context, n int32, req checksum.Request) (ch
 	b, ok := p.bufs[n]
 	s, have := p.digests[n]
 	had := p.reqs[n]
-	covered := had.Alg == req.Alg && (had.SHA256 || !req.SHA256) && (had.MD5 || !req.MD5) &&
+	covered := had.Alg == req.Alg && (had.SHA256 || !req.SHA256) && (had.XXH3 || !req.XXH3) && (had.MD5 || !req.MD5) &&
 		(had.CRC32C || !req.CRC32C) && (had.CRC64ECMA || !req.CRC64ECMA) && (had.Extra == req.Extra || req.Extra == "")
 	p.mu.Unlock()
 	if !ok {
@@ -414,17 +420,23 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// streamDigest is the journalled digest of a stream part: SHA-256, so that
-// equal digests mean equal bytes when a resume skips a part by content.
-func streamDigest(s checksum.Sums) string { return digestOf(checksum.SHA256, s.SHA256) }
+// streamDigestAlg names the journalled digest of a stream part: XXH3-128,
+// so that equal digests mean equal bytes, short of a deliberate collision,
+// when a resume skips a part by content (a stream is the user's own bytes,
+// read again from their own producer: the threat is an accident, which 128
+// bits rule out). Journals written before it hold SHA-256 and still resume.
+const streamDigestAlg = checksum.Algorithm("xxh3-128")
+
+// streamDigest is the journal entry of a stream part's content digest.
+func streamDigest(s checksum.Sums) string { return digestOf(streamDigestAlg, s.XXH3) }
 
 func (p *streamParts) inMemory() bool { return true }
 
-// contentDigest is the SHA-256 entry journalled with stream part n.
+// contentDigest is the content digest entry journalled with stream part n.
 func (p *streamParts) contentDigest(n int32) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.digests[n]; ok && s.SHA256 != "" {
+	if s, ok := p.digests[n]; ok && s.XXH3 != "" {
 		return streamDigest(s)
 	}
 	return ""
@@ -462,11 +474,12 @@ func (s *session) probePartReplace(ctx context.Context) {
 }
 
 // sameAsBefore reports whether part n of the stream as read now is the part
-// the journal recorded (same size and SHA-256) and the server still holds
-// (an entry with the recorded ETag and size), and returns it for Complete.
+// the journal recorded (same size and content digest: XXH3-128, or SHA-256
+// in a journal written before it) and the server still holds (an entry with
+// the recorded ETag and size), and returns it for Complete.
 func (s *session) sameAsBefore(prior *resume.State, remote []resume.Part, n int32, buf []byte, sums checksum.Sums) (resume.Part, bool) {
 	jp, ok := prior.Parts[n]
-	if !ok || jp.Size != int64(len(buf)) || digestValue(jp.Digest, checksum.SHA256) != sums.SHA256 {
+	if !ok || jp.Size != int64(len(buf)) || !sameContent(jp.Digest, sums) {
 		return resume.Part{}, false
 	}
 	for _, r := range remote {
@@ -477,6 +490,17 @@ func (s *session) sameAsBefore(prior *resume.State, remote []resume.Part, n int3
 		}
 	}
 	return resume.Part{}, false
+}
+
+// sameContent reports whether a journal Digest names the content sums
+// hold: its XXH3-128, or for an older journal its SHA-256. A digest that is
+// absent or was not computed proves nothing.
+func sameContent(d string, sums checksum.Sums) bool {
+	if v := digestValue(d, streamDigestAlg); v != "" {
+		return v == sums.XXH3
+	}
+	v := digestValue(d, checksum.SHA256)
+	return v != "" && v == sums.SHA256
 }
 
 // putWhole stores a stream that fits in one part (or is empty) with one

@@ -3,12 +3,19 @@ package s3up
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
 	"github.com/s3up/s3up/s3up/s3fake"
 )
@@ -137,6 +144,54 @@ func TestStreamResumeByContent(t *testing.T) {
 			t.Fatalf("skipped %d, want only part 1", res.BytesSkipped)
 		}
 	})
+	// Parts are recognised by XXH3-128 (issue 26); a journal written before
+	// it names SHA-256 and still resumes, part by part.
+	t.Run("journal-names-xxh3", func(t *testing.T) {
+		_, u := interruptedAt(t, data)
+		parts := journalParts(t, u)
+		if len(parts) != 3 {
+			t.Fatalf("journal holds %d parts, want 3", len(parts))
+		}
+		for _, p := range parts {
+			lo := int64(p.Number-1) * testPart
+			want := checksum.HashBytes(data[lo:lo+p.Size], checksum.Request{XXH3: true}).XXH3
+			if got := digestValue(p.Digest, streamDigestAlg); got != want || len(got) != 32 || digestValue(p.Digest, checksum.SHA256) != "" {
+				t.Fatalf("part %d digest %q, want xxh3-128:%s and no SHA-256", p.Number, p.Digest, want)
+			}
+		}
+	})
+	t.Run("sha256-journal-resumes", func(t *testing.T) {
+		f, u := interruptedAt(t, data)
+		rewriteJournal(t, u, func(p resume.Part) resume.Part {
+			lo := int64(p.Number-1) * testPart
+			sum := sha256.Sum256(data[lo : lo+p.Size])
+			p.Digest = strings.Replace(p.Digest, "xxh3-128:"+digestValue(p.Digest, streamDigestAlg), "sha256:"+hex.EncodeToString(sum[:]), 1)
+			return p
+		})
+		res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertObject(t, f, u, "s", data)
+		if res.BytesSkipped != 3*testPart {
+			t.Fatalf("skipped %d, want the 3 parts the SHA-256 journal recorded", res.BytesSkipped)
+		}
+	})
+	t.Run("sha256-journal-differs", func(t *testing.T) {
+		f, u := interruptedAt(t, data)
+		rewriteJournal(t, u, func(p resume.Part) resume.Part {
+			p.Digest = strings.Replace(p.Digest, "xxh3-128:"+digestValue(p.Digest, streamDigestAlg), "sha256:"+strings.Repeat("0", 64), 1)
+			return p
+		})
+		res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertObject(t, f, u, "s", data)
+		if res.BytesSkipped != 0 {
+			t.Fatalf("skipped %d with SHA-256 digests that match nothing", res.BytesSkipped)
+		}
+	})
 	t.Run("new-stream-shorter", func(t *testing.T) {
 		f, u := interrupted(t)
 		short := data[:2*testPart+3]
@@ -257,5 +312,64 @@ func TestPlannedBeforeTheFirstByte(t *testing.T) {
 		return err
 	}); p.Parts != 0 || p.PartSize != testPart || p.Size != -1 {
 		t.Fatalf("stream of unknown size: %+v", p)
+	}
+}
+
+// interruptedAt runs a stream of data that fails at part 4, leaving parts
+// 1-3 on the fake and in the journal.
+func interruptedAt(t *testing.T, data []byte) (*s3fake.Fake, *Uploader) {
+	t.Helper()
+	f := newFake()
+	u := testUploader(t, f, Options{Concurrency: 1})
+	failPart(f, 4, s3fake.APIError("UploadPart", 500, "InternalError", "x"))
+	if _, err := u.PutStream(context.Background(), testStream(data), testBucket, "s"); !errors.Is(err, ErrTransient) {
+		t.Fatalf("first run: %v", err)
+	}
+	f.SetOnCall(nil)
+	f.ResetCounters()
+	return f, u
+}
+
+// journalFile is the one journal in u's state directory.
+func journalFile(t *testing.T, u *Uploader) string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(u.opts.StateDir, "*.s3up"))
+	if err != nil || len(m) != 1 {
+		t.Fatalf("journals in %s: %v %v", u.opts.StateDir, m, err)
+	}
+	return m[0]
+}
+
+// journalParts are the part lines of u's one journal.
+func journalParts(t *testing.T, u *Uploader) []resume.Part {
+	t.Helper()
+	var parts []resume.Part
+	rewriteJournal(t, u, func(p resume.Part) resume.Part { parts = append(parts, p); return p })
+	return parts
+}
+
+// rewriteJournal passes every part line of u's one journal through fn; the
+// header line is kept as it is.
+func rewriteJournal(t *testing.T, u *Uploader, fn func(resume.Part) resume.Part) {
+	t.Helper()
+	path := journalFile(t, u)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	for i, l := range lines[1:] {
+		var p resume.Part
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatalf("journal line %d: %v", i+2, err)
+		}
+		out, err := json.Marshal(fn(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines[i+1] = string(out)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -190,7 +190,7 @@ func (h *sendHash) record(p *resume.Part) {
 }
 
 // addStreamDigest journals the digest by which a resume recognises a part
-// of a source that cannot be read again (a stream's SHA-256).
+// of a source that cannot be read again (a stream's XXH3-128).
 func (s *session) addStreamDigest(p *resume.Part) {
 	if alg, v, ok := strings.Cut(s.data.contentDigest(p.Number), ":"); ok {
 		p.Digest = addDigest(p.Digest, checksum.Algorithm(alg), v)

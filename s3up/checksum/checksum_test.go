@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
 	"hash/crc64"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/zeebo/xxh3"
 )
 
 func seeded(t *testing.T) *rand.Rand {
@@ -159,6 +161,26 @@ func TestHashOnePassAllDigests(t *testing.T) {
 	}
 }
 
+// TestHashXXH3: the stream content digest is XXH3-128 in its canonical
+// form (high 64 bits first), the same from a reader and from memory.
+func TestHashXXH3(t *testing.T) {
+	if got := HashBytes(nil, Request{XXH3: true}).XXH3; got != "99aa06d3014798d86001c324468d497f" {
+		t.Fatalf("XXH3-128 of nothing = %s", got)
+	}
+	data := bytes.Repeat([]byte("s3up"), 300000)
+	want := xxh3.Hash128(data).Bytes()
+	s, _, err := Hash(bytes.NewReader(data), Request{Alg: CRC32C, XXH3: true})
+	if err != nil || s.XXH3 != hex.EncodeToString(want[:]) || s.Checksum == "" {
+		t.Fatalf("sums %+v, %v", s, err)
+	}
+	if b := HashBytes(data, Request{Alg: CRC32C, XXH3: true}); b.XXH3 != s.XXH3 {
+		t.Fatalf("HashBytes %s != Hash %s", b.XXH3, s.XXH3)
+	}
+	if (Request{XXH3: true}).Empty() {
+		t.Fatal("a request for XXH3 alone is empty")
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, a := range All {
 		if got, err := Parse(string(a)); err != nil || got != a {
@@ -256,10 +278,15 @@ func BenchmarkHashBytes(b *testing.B) {
 	for i := range data {
 		data[i] = byte(i*7 + i>>9)
 	}
-	for _, req := range []Request{{Alg: CRC32C}, {Alg: CRC32C, SHA256: true}} {
+	// A stream part is hashed in memory with its checksum and its content
+	// digest: XXH3-128 since issue 26, SHA-256 before.
+	for _, req := range []Request{{Alg: CRC32C}, {Alg: CRC32C, SHA256: true}, {Alg: CRC32C, XXH3: true}, {Alg: None, XXH3: true}} {
 		name := string(req.Alg)
 		if req.SHA256 {
 			name += "+sha256"
+		}
+		if req.XXH3 {
+			name += "+xxh3"
 		}
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))

@@ -10,12 +10,15 @@ import (
 	"hash/crc64"
 	"io"
 	"sync"
+
+	"github.com/zeebo/xxh3"
 )
 
 // Request says which digests one pass over a part computes.
 type Request struct {
 	Alg       Algorithm // the part's checksum ("" or None: none)
-	SHA256    bool      // hex SHA-256 (SigV4 payload hash; a stream part's content digest)
+	SHA256    bool      // hex SHA-256 (SigV4 payload hash; a stream part's content digest in journals before XXH3)
+	XXH3      bool      // hex XXH3-128: a stream part's content digest
 	MD5       bool      // raw MD5 (Content-MD5, or comparing a plain-MD5 ETag)
 	CRC32C    bool      // base64 CRC32C besides Alg (a local digest when Alg is not CRC32C)
 	CRC64ECMA bool      // CRC-64/ECMA (XZ variant): the native check of Tencent COS and Alibaba OSS
@@ -26,13 +29,14 @@ type Request struct {
 
 // Empty reports whether nothing is asked: the part need not be read to hash it.
 func (r Request) Empty() bool {
-	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.MD5 && !r.CRC32C && !r.CRC64ECMA && !r.Extra.Flexible()
+	return (r.Alg == "" || r.Alg == None) && !r.SHA256 && !r.XXH3 && !r.MD5 && !r.CRC32C && !r.CRC64ECMA && !r.Extra.Flexible()
 }
 
 // Sums are the digests of one part, all computed in a single read.
 type Sums struct {
 	Checksum  string // base64 of Alg's digest (for MD5 too); "" for none
 	SHA256    string // hex, when asked
+	XXH3      string // hex XXH3-128, when asked
 	MD5       []byte // raw, when asked (or when Alg is MD5)
 	CRC32C    string // base64, when asked (or when Alg is CRC32C)
 	CRC64ECMA uint64 // when asked
@@ -43,6 +47,7 @@ type Sums struct {
 // requests name the same function.
 type hasher struct {
 	alg, sha, md, crc, ecma, extra hash.Hash
+	xxh                            *xxh3.Hasher128
 	ws                             []io.Writer
 }
 
@@ -72,6 +77,10 @@ func newHasher(req Request) *hasher {
 	case req.CRC32C:
 		h.crc = crc32.New(crc32cTable)
 		h.ws = append(h.ws, h.crc)
+	}
+	if req.XXH3 {
+		h.xxh = xxh3.New128()
+		h.ws = append(h.ws, h.xxh)
 	}
 	if req.CRC64ECMA {
 		h.ecma = crc64.New(crc64ecmaTable)
@@ -107,6 +116,10 @@ func (h *hasher) sums() Sums {
 	}
 	if h.md != nil {
 		s.MD5 = h.md.Sum(nil)
+	}
+	if h.xxh != nil {
+		b := h.xxh.Sum128().Bytes()
+		s.XXH3 = hex.EncodeToString(b[:])
 	}
 	if h.crc != nil {
 		s.CRC32C = base64.StdEncoding.EncodeToString(h.crc.Sum(nil))
