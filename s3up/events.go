@@ -280,15 +280,23 @@ func stamp(ev Event, ref Ref) Event {
 // progressEvery is how often the emitter samples the byte counters.
 const progressEvery = 250 * time.Millisecond
 
+// maxQueued is how many events may wait for a slow listener: past it,
+// emit waits until the listener has taken the queue, so a tree of millions
+// of files reported to a slow pipe slows the run down instead of holding
+// every event in memory.
+const maxQueued = 4096
+
 // emitter hands events to a Listener from one goroutine of its own, through
-// an unbounded queue: emit never blocks on the listener. Byte counts are
-// not events: the data path adds to atomic counters, and the emitter
-// samples them into Progress events at most every progressEvery.
+// a queue: emit does not wait for the listener unless maxQueued events are
+// waiting already. Byte counts are not events: the data path adds to atomic
+// counters, and the emitter samples them into Progress events at most every
+// progressEvery.
 type emitter struct {
 	l   Listener
 	ref Ref // the put its events belong to
 
 	mu      sync.Mutex
+	room    sync.Cond // signalled when the listener takes the queue
 	queue   []Event
 	wake    chan struct{}
 	stopped chan struct{}
@@ -337,6 +345,7 @@ func (e *emitter) fileDone(c *emitter, bytes int64) {
 
 func newEmitter(l Listener, ref Ref) *emitter {
 	e := &emitter{l: l, ref: ref, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	e.room.L = &e.mu
 	if l == nil {
 		close(e.stopped)
 		return e
@@ -362,6 +371,12 @@ func (e *emitter) emit(ev Event) {
 		return
 	}
 	e.mu.Lock()
+	// The emitter's own goroutine emits Progress: it never waits for
+	// itself.
+	_, own := ev.(Progress)
+	for !own && !e.closed && len(e.queue) >= maxQueued {
+		e.room.Wait()
+	}
 	if !e.closed {
 		e.queue = append(e.queue, ev)
 	}
@@ -428,6 +443,7 @@ func (e *emitter) run() {
 		batch := e.queue
 		e.queue = nil
 		closed = e.closed
+		e.room.Broadcast()
 		e.mu.Unlock()
 		for _, ev := range batch {
 			e.l.Event(ev)
@@ -447,6 +463,7 @@ func (e *emitter) close() {
 	}
 	e.mu.Lock()
 	e.closed = true
+	e.room.Broadcast()
 	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:

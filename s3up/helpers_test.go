@@ -53,7 +53,7 @@ func newFake(opts ...s3fake.Option) *s3fake.Fake {
 
 // testUploader returns an Uploader on f with its state in a temporary
 // directory, parts of testPart bytes and no grace period.
-func testUploader(t *testing.T, f *s3fake.Fake, opts Options) *Uploader {
+func testUploader(t testing.TB, f *s3fake.Fake, opts Options) *Uploader {
 	t.Helper()
 	if opts.StateDir == "" {
 		opts.StateDir = t.TempDir()

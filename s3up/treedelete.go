@@ -4,18 +4,37 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/store"
 )
 
 // deleteBatch is how many keys one DeleteObjects names (S3's limit).
 const deleteBatch = 1000
+
+// deleteCandidate keeps key, an object of the listing that no file of
+// the tree names, for delete: unless the filter excludes it, or it is a
+// "directory" marker (a key ending in "/"). Keys come in key order (the
+// merge's) and are kept on disk, in a sort that holds them as they come.
+func (r *treeRun) deleteCandidate(key string) error {
+	rel, ok := strings.CutPrefix(key, r.t.Prefix)
+	if !ok || strings.HasSuffix(key, "/") || !r.t.Filter.Match(rel) {
+		return nil
+	}
+	if r.gone == nil {
+		r.gone = resume.NewSorter(r.tmp, treeSortBudget)
+	}
+	if err := r.gone.Add(key, nil); err != nil {
+		return fmt.Errorf("%w: keep the keys to delete: %w", ErrState, err)
+	}
+	r.goneN++
+	return nil
+}
 
 // delete removes the objects under the prefix that no file of the tree
 // names (Tree.Delete). The keys come from the listing taken before the
@@ -25,56 +44,53 @@ const deleteBatch = 1000
 // read: what is missing locally is then not known.
 func (r *treeRun) delete(ctx context.Context) {
 	res := &r.res
-	var gone []string
-	for key := range r.listed {
-		if _, local := r.keys[key]; local || strings.HasSuffix(key, "/") || !strings.HasPrefix(key, r.t.Prefix) {
-			continue
-		}
-		if r.t.Filter.Match(strings.TrimPrefix(key, r.t.Prefix)) {
-			gone = append(gone, key)
-		}
-	}
-	if len(gone) == 0 {
+	if r.goneN == 0 {
 		return
 	}
-	slices.Sort(gone)
 	switch {
 	case res.Failed > 0:
 		res.DeleteRefused = fmt.Sprintf("%d files failed", res.Failed)
 	case res.Unreadable > 0:
 		res.DeleteRefused = "part of the tree could not be read, so what is missing from it is not known"
-	case r.t.MaxDelete > 0 && len(gone) > r.t.MaxDelete:
-		res.DeleteRefused = fmt.Sprintf("%d objects would be deleted, more than the %d allowed", len(gone), r.t.MaxDelete)
+	case r.t.MaxDelete > 0 && r.goneN > r.t.MaxDelete:
+		res.DeleteRefused = fmt.Sprintf("%d objects would be deleted, more than the %d allowed", r.goneN, r.t.MaxDelete)
 	}
 	if res.DeleteRefused != "" {
 		r.ev.emit(Warning{Message: fmt.Sprintf("deleting: %d objects under s3://%s/%s have no file any more, but nothing is deleted: %s",
-			len(gone), r.t.Bucket, r.t.Prefix, res.DeleteRefused)})
+			r.goneN, r.t.Bucket, r.t.Prefix, res.DeleteRefused)})
 		return
 	}
-	if r.t.DryRun {
-		for _, key := range gone {
-			res.Deleted++
-			r.ev.emit(Deleted{Key: key, DryRun: true})
-		}
+	it, err := r.gone.Sort()
+	if err != nil {
+		r.deleteUnread(err)
 		return
 	}
 	one := false // the store has no DeleteObjects: delete one by one
-	for batch := range slices.Chunk(gone, deleteBatch) {
+	batch := make([]string, 0, deleteBatch)
+	send := func() bool {
+		defer func() { batch = batch[:0] }()
 		if ctx.Err() != nil {
-			return
+			return false
+		}
+		if r.t.DryRun {
+			for _, key := range batch {
+				res.Deleted++
+				r.ev.emit(Deleted{Key: key, DryRun: true})
+			}
+			return true
 		}
 		if !one {
 			failed, err := r.deleteMany(ctx, batch)
 			if err == nil {
 				r.deleted(batch, failed)
-				continue
+				return true
 			}
 			if !refusesMultiDelete(err) {
 				for _, key := range batch {
 					failed[key] = err
 				}
 				r.deleted(batch, failed)
-				continue
+				return true
 			}
 			one = true
 		}
@@ -85,7 +101,29 @@ func (r *treeRun) delete(ctx context.Context) {
 			}
 		}
 		r.deleted(batch, failed)
+		return true
 	}
+	for it.Next() {
+		batch = append(batch, string(it.Key()))
+		if len(batch) == deleteBatch && !send() {
+			return
+		}
+	}
+	if err := it.Err(); err != nil {
+		r.deleteUnread(err)
+		return
+	}
+	if len(batch) > 0 {
+		send()
+	}
+}
+
+// deleteUnread reports that the kept keys could not be read back: what is
+// left is not deleted.
+func (r *treeRun) deleteUnread(err error) {
+	r.res.DeleteRefused = fmt.Sprintf("the keys to delete could not be read back (%v)", err)
+	r.ev.emit(Warning{Message: fmt.Sprintf("deleting: objects under s3://%s/%s that have no file any more are not all deleted: %s",
+		r.t.Bucket, r.t.Prefix, r.res.DeleteRefused)})
 }
 
 // deleteMany sends one DeleteObjects; the keys it could not delete are in

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/s3up/s3up/resume"
+	"github.com/s3up/s3up/s3up/internal/treemerge"
 	"github.com/s3up/s3up/s3up/source"
 	"github.com/s3up/s3up/s3up/store"
 	"github.com/s3up/s3up/s3up/tree"
@@ -144,11 +148,21 @@ func (Unreadable) eventName() string  { return "unreadable" }
 func (InFile) eventName() string      { return "in_file" }
 func (Deleted) eventName() string     { return "deleted" }
 
-// treeFile is a file of the tree with its key.
+// treeFile is a file of the tree with its key and what the listing and
+// the journal say of that key.
 type treeFile struct {
 	tree.File
-	key string
+	key    string
+	object *listedObject      // nil: not in the listing
+	record *resume.TreeRecord // nil: the journal has nothing
 }
+
+// treeSortBudget is the memory each of a tree run's sorts may hold (the
+// bucket listing, the keys --delete removes); what does not fit spills to
+// the state directory's tmp/. Small, since a run holds a few at once and
+// a tree's memory must not grow with it: the sorts spill past ~30,000
+// objects, which costs a sequential write and read of ~70 bytes each.
+const treeSortBudget = 2 << 20
 
 // treeRun is one PutTree.
 type treeRun struct {
@@ -158,11 +172,13 @@ type treeRun struct {
 	ev   *emitter
 	dest resume.Destination // Key: the prefix
 	jour *resume.TreeJournal
-	prev map[string]resume.TreeRecord // the journal, read without lock (dry run)
+	tmp  string // where sorts spill
 
-	files  []treeFile
-	keys   map[string]string // key → local path, every file found
-	listed map[string]listedObject
+	listing  *treemerge.SortedObjects // the bucket under the prefix, in key order
+	problems map[string]bool          // paths the counting walk could not read
+	gone     *resume.Sorter           // keys --delete would remove, in key order
+	goneN    int
+	merged   bool // the merge of walk, listing and journal reached its end
 
 	mu          sync.Mutex
 	res         TreeResult
@@ -197,10 +213,9 @@ func (u *Uploader) PutTree(ctx context.Context, t Tree, opts ...func(*Options)) 
 		return nil, fmt.Errorf("%w: no directory or file to upload", ErrBadInput)
 	}
 	r := &treeRun{u: u, opts: o, t: t, ev: newEmitter(o.Listener, Ref{Source: t.Roots[0], Bucket: t.Bucket, Key: t.Prefix}),
-		dest:   resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: t.Bucket, Key: t.Prefix},
-		keys:   map[string]string{},
-		listed: map[string]listedObject{},
-		res:    TreeResult{Bucket: t.Bucket, Prefix: t.Prefix, DryRun: t.DryRun, Start: start}}
+		dest:     resume.Destination{Endpoint: u.client.Info.Endpoint, Bucket: t.Bucket, Key: t.Prefix},
+		problems: map[string]bool{},
+		res:      TreeResult{Bucket: t.Bucket, Prefix: t.Prefix, DryRun: t.DryRun, Start: start}}
 	defer r.ev.close()
 	err = r.run(r.ev.withRetries(ctx))
 	r.res.End = time.Now()
@@ -213,11 +228,16 @@ func (r *treeRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.tmp = filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(r.tmp, 0o700); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
 	path := resume.TreeJournalPath(dir, r.dest)
+	var records *resume.TreeReader
 	if r.t.DryRun {
-		r.prev, _ = resume.ReadTree(path, r.dest)
+		records = resume.OpenTreeReader(path, r.dest, resume.TreeOptions{TempDir: r.tmp, SortBudget: treeSortBudget})
 	} else {
-		j, err := resume.OpenTree(path, r.dest)
+		j, err := resume.OpenTreeWith(path, r.dest, resume.TreeOptions{TempDir: r.tmp, SortBudget: treeSortBudget})
 		if errors.Is(err, resume.ErrLocked) {
 			return store.WithKind(ErrBusy, fmt.Errorf("another s3up is uploading a tree to s3://%s/%s (lock %s.lock)", r.t.Bucket, r.t.Prefix, path))
 		}
@@ -225,31 +245,43 @@ func (r *treeRun) run(ctx context.Context) error {
 			return fmt.Errorf("%w: %w", ErrState, err)
 		}
 		r.jour = j
+		records = j.Records()
 	}
+	defer records.Close()
+	defer r.release()
 	if err := r.scan(ctx); err != nil {
 		r.closeJournal(false)
 		return err
 	}
-	if r.t.Delete && len(r.files) == 0 {
+	if r.t.Delete && r.res.Files == 0 {
 		r.closeJournal(false)
 		return fmt.Errorf("%w: the tree has no files to upload: refusing to delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix)
 	}
-	if len(r.files) == 0 {
+	if r.res.Files == 0 {
 		r.ev.emit(Warning{Message: fmt.Sprintf("no files to upload under %s", strings.Join(r.t.Roots, ", "))})
 	}
-	r.ev.files.Store(int64(len(r.files)))
+	r.ev.files.Store(int64(r.res.Files))
 	r.ev.plan(r.res.Bytes, 0, 0, 0)
-	r.ev.emit(TreeScanned{Files: r.res.Files, Bytes: r.res.Bytes, Objects: len(r.listed), Excluded: r.res.Excluded,
+	r.ev.emit(TreeScanned{Files: r.res.Files, Bytes: r.res.Bytes, Objects: int(r.listing.Len()), Excluded: r.res.Excluded,
 		Skipped: r.res.Skipped, Unreadable: r.res.Unreadable})
 
+	if r.u.betweenWalks != nil {
+		r.u.betweenWalks()
+	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	r.transfer(runCtx, stop)
+	mergeErr := r.transfer(runCtx, stop, records)
+	if err := records.Err(); err != nil && !r.t.DryRun {
+		r.ev.emit(Warning{Message: fmt.Sprintf("the tree journal %s could not all be read (%v): the next files are compared with the server instead", path, err)})
+	}
 	interrupted := ctx.Err() != nil
+	if !interrupted && mergeErr != nil && r.stopErr == nil {
+		r.stopErr = mergeErr
+	}
 	if !interrupted && r.stopErr == nil && r.t.Delete {
 		r.delete(ctx)
 	}
-	r.closeJournal(!interrupted)
+	r.closeJournal(!interrupted && r.merged)
 	switch {
 	case interrupted:
 		// ctx.Err() (context.Canceled) is what callers test for; the cause,
@@ -262,6 +294,16 @@ func (r *treeRun) run(ctx context.Context) error {
 		return r.stopErr
 	}
 	return r.outcome()
+}
+
+// release removes what the run's sorts hold on disk.
+func (r *treeRun) release() {
+	if r.listing != nil {
+		r.listing.Close()
+	}
+	if r.gone != nil {
+		r.gone.Close()
+	}
 }
 
 // outcome is the run's error from its counts.
@@ -297,73 +339,121 @@ func (r *treeRun) closeJournal(compact bool) {
 	}
 	var err error
 	if compact {
-		err = r.jour.Close(func(key string) bool { _, ok := r.keys[key]; return ok })
+		// The records of the files this run found are kept; those of files
+		// gone are dropped.
+		err = r.jour.CloseSeen()
 	} else {
 		err = r.jour.Release()
 	}
+	r.jour = nil
 	if err != nil {
-		r.ev.emit(Warning{Message: fmt.Sprintf("the tree journal %s could not be written (%v): the next run asks the server about more files", r.jour.Path(), err)})
+		r.ev.emit(Warning{Message: fmt.Sprintf("the tree journal could not be written (%v): the next run asks the server about more files", err)})
 	}
 }
 
-// scan walks the roots and lists the bucket under the prefix, at once.
+// walkOptions are the walk's options for this run.
+func (r *treeRun) walkOptions() tree.Options {
+	return tree.Options{FollowSymlinks: r.t.FollowSymlinks, Filter: r.t.Filter, TempDir: r.tmp}
+}
+
+// scan counts the tree (files, bytes, what is skipped or unreadable) and
+// lists the bucket under the prefix into an on-disk sort, at once. Neither
+// is held in memory: the files are walked again, in key order, as they are
+// uploaded (transfer), merged with the listing and the journal.
 func (r *treeRun) scan(ctx context.Context) error {
-	listErr := make(chan error, 1)
+	if err := tree.Duplicates(ctx, r.t.Roots, r.walkOptions()); err != nil {
+		return r.walkError(err)
+	}
+	type listed struct {
+		s   *treemerge.SortedObjects
+		err error
+	}
+	done := make(chan listed, 1)
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	listed := map[string]listedObject{}
 	go func() {
-		listErr <- store.ListObjects(lctx, r.u.client.API, r.t.Bucket, r.t.Prefix, func(o store.Object) {
-			listed[o.Key] = listedObject{size: o.Size, etag: o.ETag}
-		})
+		s, err := treemerge.SortObjects(r.listObjects(lctx), r.tmp, treeSortBudget)
+		done <- listed{s, err}
 	}()
-	for _, root := range r.t.Roots {
-		if err := r.walk(ctx, root); err != nil {
-			cancel()
-			<-listErr
-			return err
+	err := r.count(ctx)
+	if err != nil {
+		cancel()
+	}
+	l := <-done
+	switch {
+	case err != nil:
+		if l.s != nil {
+			l.s.Close()
 		}
+		return err
+	case l.err != nil:
+		return store.Classify(&UploadError{Op: "list the bucket", Err: l.err})
 	}
-	if err := <-listErr; err != nil {
-		return store.Classify(&UploadError{Op: "list the bucket", Err: err})
-	}
-	r.listed = listed
+	r.listing = l.s
 	return nil
 }
 
-func (r *treeRun) walk(ctx context.Context, root string) error {
-	o := tree.Options{FollowSymlinks: r.t.FollowSymlinks, Filter: r.t.Filter}
-	err := tree.Walk(ctx, root, o, tree.Visitor{
-		File: func(f tree.File) error {
-			key := r.t.Prefix + f.Rel
-			if other, dup := r.keys[key]; dup {
-				return fmt.Errorf("%w: %s and %s would both be uploaded to s3://%s/%s; upload them to different prefixes",
-					ErrBadInput, other, f.Path, r.t.Bucket, key)
+// listObjects is the bucket's listing under the prefix.
+func (r *treeRun) listObjects(ctx context.Context) iter.Seq2[treemerge.Object, error] {
+	return func(yield func(treemerge.Object, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stopped := false
+		err := store.ListObjects(ctx, r.u.client.API, r.t.Bucket, r.t.Prefix, func(o store.Object) {
+			if !stopped && !yield(treemerge.Object{Key: o.Key, Size: o.Size, ETag: o.ETag}, nil) {
+				stopped = true
+				cancel()
 			}
-			r.keys[key] = f.Path
-			r.files = append(r.files, treeFile{File: f, key: key})
-			r.res.Files++
-			r.res.Bytes += f.Size
-			return nil
-		},
+		})
+		if err != nil && !stopped {
+			yield(treemerge.Object{}, err)
+		}
+	}
+}
+
+// count walks the tree once to count it, reporting what it skips or
+// cannot read.
+func (r *treeRun) count(ctx context.Context) error {
+	v := tree.Visitor{
 		Skipped: func(s tree.Skipped) {
 			r.res.Skipped++
 			r.ev.emit(Skipped{Path: s.Path, Reason: s.Reason, NotFollowed: s.NotFollowed})
 		},
 		Problem: func(p tree.Problem) {
+			r.problems[p.Path] = true
 			r.res.Unreadable++
 			r.ev.emit(Unreadable{Path: p.Path, Err: p.Err})
 		},
 		Excluded: func(string, bool) { r.res.Excluded++ },
-	})
-	if errors.Is(err, tree.ErrRoot) {
+	}
+	for f, err := range tree.Files(ctx, r.t.Roots, r.walkOptions(), v) {
+		if err != nil {
+			return r.walkError(err)
+		}
+		r.res.Files++
+		r.res.Bytes += f.Size
+	}
+	return nil
+}
+
+// walkError is a walk's error in the run's terms.
+func (r *treeRun) walkError(err error) error {
+	var dup *tree.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		return fmt.Errorf("%w: %s and %s would both be uploaded to s3://%s/%s; upload them to different prefixes",
+			ErrBadInput, dup.First, dup.Second, r.t.Bucket, r.t.Prefix+dup.Rel)
+	case errors.Is(err, tree.ErrRoot):
 		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	return err
 }
 
-// transfer runs the files, Concurrency at a time.
-func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc) {
+// transfer walks the tree again, merged in key order with the listing and
+// the journal, and runs the files, Concurrency at a time; the objects no
+// file names are kept (in order, on disk) for delete. It returns what
+// ended the merge early (nil: it reached its end, or ctx stopped it).
+func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc, records *resume.TreeReader) error {
 	work := make(chan treeFile)
 	var wg sync.WaitGroup
 	for range r.opts.Concurrency {
@@ -375,16 +465,63 @@ func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc) {
 			}
 		})
 	}
-feed:
-	for _, f := range r.files {
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+	// A directory the counting walk could read but this one cannot is
+	// reported now; either way --delete then deletes nothing.
+	v := tree.Visitor{Problem: func(p tree.Problem) {
+		if !r.problems[p.Path] {
+			r.problems[p.Path] = true
+			r.mu.Lock()
+			r.res.Unreadable++
+			r.mu.Unlock()
+			r.ev.emit(Unreadable{Path: p.Path, Err: p.Err})
+		}
+	}}
+	files, bytes := 0, int64(0)
+	walk := tree.Files(ctx, r.t.Roots, r.walkOptions(), v)
+	for e, err := range treemerge.Merge(r.t.Prefix, walk, r.listing.All(), records.All()) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return r.walkError(err)
+		}
+		if e.File == nil {
+			if e.Object != nil && r.t.Delete {
+				if err := r.deleteCandidate(e.Key); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if r.jour != nil {
+			if err := r.jour.Seen(e.Key); err != nil {
+				return fmt.Errorf("%w: %w", ErrState, err)
+			}
+		}
+		files++
+		bytes += e.File.Size
+		f := treeFile{File: *e.File, key: e.Key, record: e.Record}
+		if e.Object != nil {
+			f.object = &listedObject{size: e.Object.Size, etag: e.Object.ETag}
+		}
 		select {
 		case work <- f:
 		case <-ctx.Done():
-			break feed
+			return nil
 		}
 	}
-	close(work)
-	wg.Wait()
+	if r.merged = ctx.Err() == nil; r.merged {
+		// The files this walk found are the run's: one removed since the
+		// counting walk is not part of it, one added since is.
+		r.mu.Lock()
+		r.res.Files, r.res.Bytes = files, bytes
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // file decides about one file and uploads it if it must.
@@ -403,7 +540,7 @@ func (r *treeRun) file(ctx context.Context, f treeFile, stop context.CancelCause
 		if r.t.DryRun {
 			done.Outcome = OutcomeDryRun
 		} else {
-			r.record(f.key, f.Size, f.ModTime, d.etag)
+			r.keepRecord(f, d.etag)
 		}
 		r.finish(child, done, nil)
 		return
@@ -434,13 +571,7 @@ func (r *treeRun) decide(ctx context.Context, f treeFile, ev *emitter) (fileDeci
 	if len(f.key) > 1024 {
 		return fileDecision{}, fmt.Errorf("%w: the key would be %d bytes long; S3 allows 1024", ErrBadInput, len(f.key))
 	}
-	facts := fileFacts{size: f.Size, mtime: f.ModTime, checksumCompare: r.t.ChecksumCompare}
-	if o, ok := r.listed[f.key]; ok {
-		facts.object = &o
-	}
-	if rec, ok := r.recordOf(f.key); ok {
-		facts.record = &rec
-	}
+	facts := fileFacts{size: f.Size, mtime: f.ModTime, checksumCompare: r.t.ChecksumCompare, object: f.object, record: f.record}
 	dest := resume.Destination{Endpoint: r.dest.Endpoint, Bucket: r.t.Bucket, Key: f.key}
 	for {
 		etag := ""
@@ -471,12 +602,13 @@ func (r *treeRun) decide(ctx context.Context, f treeFile, ev *emitter) (fileDeci
 	}
 }
 
-func (r *treeRun) recordOf(key string) (resume.TreeRecord, bool) {
-	if r.jour != nil {
-		return r.jour.Get(key)
+// keepRecord records an unchanged file in the journal, unless the journal
+// holds that record already: an unchanged rerun writes nothing.
+func (r *treeRun) keepRecord(f treeFile, etag string) {
+	if rec := f.record; rec != nil && rec.Size == f.Size && rec.MTime == f.ModTime.UnixNano() && rec.ETag == etag {
+		return
 	}
-	rec, ok := r.prev[key]
-	return rec, ok
+	r.record(f.key, f.Size, f.ModTime, etag)
 }
 
 func (r *treeRun) record(key string, size int64, mtime time.Time, etag string) {

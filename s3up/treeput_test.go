@@ -364,12 +364,14 @@ func TestPutTreePartialFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFake()
-	// The first upload deletes vanish.txt: it was in the walk, and is gone
-	// when its turn comes (one file at a time, in name order).
-	var once sync.Once
+	// vanish.txt is in the bucket with its size but another mtime, so the
+	// run asks the server about it; it is removed then, and is gone when
+	// its upload opens it.
+	f.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String("p/vanish.txt"), Body: bytes.NewReader(make([]byte, 30)),
+		Metadata: map[string]string{MTimeKey: "1"}})
 	f.SetOnCall(func(ctx context.Context, op string, in any) error {
-		if op == "PutObject" {
-			once.Do(func() { os.Remove(tf.path("vanish.txt")) })
+		if h, ok := in.(*s3.HeadObjectInput); ok && aws.ToString(h.Key) == "p/vanish.txt" {
+			os.Remove(tf.path("vanish.txt"))
 		}
 		return nil
 	})
@@ -384,20 +386,56 @@ func TestPutTreePartialFailure(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	delete(tf.files, "vanish.txt")
+	tf.files["vanish.txt"] = make([]byte, 30) // the object as it was
 	assertStored(t, f, "p/", tf.files)
 	d := ev.decisions()
-	if d["p/vanish.txt"] != "failed / new" || d["p/bad-\xff-name.txt"] != "failed / " {
+	if !strings.HasPrefix(d["p/vanish.txt"], "failed / ") || d["p/bad-\xff-name.txt"] != "failed / " {
 		t.Errorf("decisions %v", d)
 	}
 	if e := ev.files["p/bad-\xff-name.txt"].Err; !errors.Is(e, ErrBadInput) || !strings.Contains(e.Error(), "UTF-8") {
 		t.Errorf("bad name: %v", e)
 	}
-	if e := ev.files["p/vanish.txt"].Err; !errors.Is(e, os.ErrNotExist) {
+	if e := ev.files["p/vanish.txt"].Err; !errors.Is(e, os.ErrNotExist) || !strings.Contains(e.Error(), "there when the tree was walked") {
 		t.Errorf("vanished: %v", e)
 	}
 	if len(ev.skips) != 1 || !strings.Contains(ev.skips[0].Reason, "FIFO") {
 		t.Errorf("skipped %v", ev.skips)
 	}
+}
+
+// TestPutTreeFileGoneBeforeItsTurn: the files are walked twice, to count
+// them and to upload them in key order; a file removed in between is not
+// part of the run (no failure, not counted), and --delete removes its
+// object as it would on the next run.
+func TestPutTreeFileGoneBeforeItsTurn(t *testing.T) {
+	t.Parallel()
+	tf := makeTree(t, map[string][]byte{"a": []byte("a"), "b": []byte("bb"), "c": []byte("ccc")})
+	f := newFake()
+	u := testUploader(t, f, Options{Concurrency: 1})
+	if _, err := u.PutTree(t.Context(), Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var scanned TreeScanned
+	l := ListenerFunc(func(e Event) {
+		if s, ok := e.(TreeScanned); ok {
+			mu.Lock()
+			scanned = s
+			mu.Unlock()
+		}
+	})
+	u.betweenWalks = func() { os.Remove(tf.path("b")) }
+	res, err := u.PutTree(t.Context(), Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/", Delete: true}, func(o *Options) { o.Listener = l })
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if scanned.Files != 3 || res.Files != 2 || res.Bytes != 4 || res.Unchanged != 2 || res.Failed != 0 || res.Deleted != 1 {
+		t.Fatalf("scanned %+v, result %+v", scanned, res)
+	}
+	delete(tf.files, "b")
+	assertStored(t, f, "p/", tf.files)
 }
 
 func TestPutTreeAllFailedIsNotPartial(t *testing.T) {
@@ -736,6 +774,65 @@ func TestTreeRerunAfterFailedVerification(t *testing.T) {
 		}
 		if d := ev.files["p/big.bin"]; d.Outcome != OutcomeUploaded || d.Decision != want || res.Uploaded != 1 {
 			t.Fatalf("deletable %v: rerun big.bin %s / %s, %+v", deletable, d.Outcome, d.Decision, res)
+		}
+	}
+}
+
+// TestPutTreeAwkwardNamesDeleteAndRerun (issue 26): a tree whose names sort
+// differently as paths and as keys ("a/b" against "a.b" and "a-b", Unicode,
+// bytes above 0x7f) is merged with the bucket's listing in the bucket's
+// order: an unchanged rerun with --delete sends nothing, asks nothing per
+// file, and deletes exactly the objects no file names, never a key whose
+// file exists, nor a "directory" marker.
+func TestPutTreeAwkwardNamesDeleteAndRerun(t *testing.T) {
+	t.Parallel()
+	r := seeded(t)
+	names := []string{"a/b", "a.b", "a-b", "a0", "a/b/c", "ab", "é.txt", "e.txt", "€", "z/é/x", "z/e/x", "z-", "z0"}
+	files := map[string][]byte{}
+	for _, n := range names {
+		files[n] = randomBytes(r, 1+r.IntN(40))
+	}
+	// "a/b" cannot be a file and a directory: keep the directory.
+	delete(files, "a/b")
+	tf := makeTree(t, files)
+	f := newFake()
+	u := testUploader(t, f, Options{Concurrency: 4})
+	if _, err := u.PutTree(t.Context(), Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/"}); err != nil {
+		t.Fatal(err)
+	}
+	stray := []string{"p/a/c", "p/a.c", "p/ü", "p/a/b/d", "p/z/é/y", "p/a"}
+	for _, k := range append(slices.Clone(stray), "p/dir/") {
+		f.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String(k), Body: strings.NewReader("x")})
+	}
+	f.ResetCounters()
+	ev := &treeEvents{}
+	ev.reset()
+	res, err := u.PutTree(t.Context(), Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/", Delete: true}, func(o *Options) { o.Listener = ev })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unchanged != len(files) || res.Uploaded != 0 || res.Deleted != len(stray) {
+		t.Fatalf("result %+v", res)
+	}
+	if n := uploadCalls(f) + f.Calls("HeadObject"); n != 0 {
+		t.Errorf("%d requests for files of an unchanged tree", n)
+	}
+	if n := f.Calls("ListObjectsV2"); n != 1 {
+		t.Errorf("%d listings, want 1", n)
+	}
+	var deleted []string
+	for _, d := range ev.dels {
+		deleted = append(deleted, d.Key)
+	}
+	slices.Sort(stray)
+	if !slices.Equal(deleted, stray) {
+		t.Errorf("deleted %q, want %q in key order", deleted, stray)
+	}
+	files["dir/"] = []byte("x")
+	got := f.ObjectKeys(testBucket)
+	for rel := range files {
+		if !slices.Contains(got, "p/"+rel) {
+			t.Errorf("p/%s is gone", rel)
 		}
 	}
 }

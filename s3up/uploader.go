@@ -38,6 +38,10 @@ type Uploader struct {
 	profiles  *store.Profiles
 	distrusts *resume.DistrustList
 	index     journalIndex // the state directory's journals, by destination (supersede.go)
+
+	// betweenWalks, set by tests, runs in a tree run after the counting
+	// walk and the listing, before the walk that uploads.
+	betweenWalks func()
 }
 
 // New returns an Uploader that talks through an existing S3 client. The
