@@ -68,4 +68,3 @@ func TestEmitterQueueIsBounded(t *testing.T) {
 		}
 	}
 }
-
