@@ -488,7 +488,8 @@ func TestTreeDeleteAndDryRun(t *testing.T) {
 		if res.ExitCode != 2 {
 			t.Fatalf("--delete of an empty tree: %s", res)
 		}
-		oneErrorLine(t, res, "refusing to --delete")
+		oneErrorLine(t, res, "refusing to delete everything")
+		oneErrorLine(t, res, "--delete with an empty tree")
 		if got := listKeys(t, srv, bucket, "d/"); len(got) != 2 {
 			t.Fatalf("an empty tree deleted objects: %v", got)
 		}

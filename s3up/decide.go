@@ -55,11 +55,12 @@ const (
 // decision is what decide returns.
 type decision struct {
 	next   step
-	reason string // why (for a fresh start: why the old upload is not resumed)
-	warn   string // something the user must be told
-	err    error  // stepRefuse
-	abort  string // upload id to abort before starting fresh ("" for none)
-	plan   Plan   // the plan to follow (the journal's on resume)
+	reason string     // why (for a fresh start: why the old upload is not resumed)
+	warn   string     // something the user must be told
+	hint   store.Hint // what they can do about it (0: nothing to add)
+	err    error      // stepRefuse
+	abort  string     // upload id to abort before starting fresh ("" for none)
+	plan   Plan       // the plan to follow (the journal's on resume)
 	alg    checksum.Algorithm
 	rec    resume.Reconciliation // stepResume: per part, keep, verify or send
 	remote []resume.Part         // stepResume of a stream: what the server holds
@@ -74,7 +75,8 @@ func decide(f facts) decision {
 	if f.stateErr != nil {
 		if f.fresh {
 			return decision{next: stepFresh, reason: "asked to start over",
-				warn: fmt.Sprintf("discarding unreadable resume state (%v); its upload, if any, is left for a gc of forgotten uploads", f.stateErr)}
+				warn: fmt.Sprintf("discarding unreadable resume state (%v); its upload, if any, is left for a gc of forgotten uploads", f.stateErr),
+				hint: store.HintGC}
 		}
 		return decision{next: stepRefuse, err: store.WithHint(fmt.Errorf("%w: resume state cannot be used: %w", ErrState, f.stateErr), store.HintFresh)}
 	}

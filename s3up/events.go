@@ -105,6 +105,9 @@ type Notice struct {
 type Warning struct {
 	about
 	Message string `json:"message"`
+	// Hint names what a user can do about it (0: nothing to add); a
+	// program says it in its own terms.
+	Hint store.Hint `json:"-"`
 }
 
 // Progress: a sample of the transfer, at most a few times a second. Bytes

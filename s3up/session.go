@@ -87,7 +87,7 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 	if d.warn != "" {
-		s.ev.emit(Warning{Message: d.warn})
+		s.ev.emit(Warning{Message: d.warn, Hint: d.hint})
 	}
 	switch d.next {
 	case stepRefuse:

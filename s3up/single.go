@@ -59,7 +59,7 @@ func (s *session) putSingle(ctx context.Context) error {
 		return d.err
 	}
 	if d.warn != "" {
-		s.ev.emit(Warning{Message: d.warn})
+		s.ev.emit(Warning{Message: d.warn, Hint: d.hint})
 	}
 	if d.abort != "" {
 		s.abortOld(ctx, d.abort, d.reason)

@@ -200,6 +200,12 @@ type treeRun struct {
 // file's error). A failure that would fail every file (access denied, no
 // such bucket) stops the run. The state of the run (the tree journal) lives
 // in the state directory.
+//
+// Memory does not grow with the tree: the roots are walked twice, once to
+// count them and once, in the byte order of their keys, merged with the
+// bucket's listing (sorted on disk in the state directory's tmp/) and the
+// tree journal (read in order), so no input is held whole. A file removed
+// between the two walks is not part of the run; one added is.
 func (u *Uploader) PutTree(ctx context.Context, t Tree, opts ...func(*Options)) (*TreeResult, error) {
 	start := time.Now()
 	o, err := u.callOptions(opts)
@@ -255,7 +261,7 @@ func (r *treeRun) run(ctx context.Context) error {
 	}
 	if r.t.Delete && r.res.Files == 0 {
 		r.closeJournal(false)
-		return fmt.Errorf("%w: the tree has no files to upload: refusing to delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix)
+		return store.WithHint(fmt.Errorf("%w: the tree has no files to upload: refusing to delete everything under s3://%s/%s", ErrBadInput, r.t.Bucket, r.t.Prefix), store.HintDeleteEmpty)
 	}
 	if r.res.Files == 0 {
 		r.ev.emit(Warning{Message: fmt.Sprintf("no files to upload under %s", strings.Join(r.t.Roots, ", "))})

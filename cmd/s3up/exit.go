@@ -226,6 +226,8 @@ var hintText = map[store.Hint]string{
 	store.HintExpectedSize:    "check --expected-size",
 	store.HintRetainUntil:     "check --retain-until",
 	store.HintAbortAll:        "pass --state-dir if the upload used one, or --all to abort them all",
+	store.HintGC:              "run s3up gc s3://BUCKET to remove forgotten uploads",
+	store.HintDeleteEmpty:     "--delete with an empty tree would remove every object under the prefix: check the source path",
 }
 
 // hintsText is what err's hints say to do, with the CLI's flags.
@@ -257,4 +259,17 @@ func networkHint(p store.NetProblem) string {
 		return "check " + endpoint + ", that the server is reachable from here (a firewall, HTTPS_PROXY), and --stall-timeout"
 	}
 	return "rerun; if it persists, check what stands between here and the store (a proxy: HTTPS_PROXY, a firewall)"
+}
+
+// warningText is a warning's message with what its hint names, in the
+// CLI's terms (BUCKET: the warning's bucket).
+func warningText(w s3up.Warning) string {
+	h, ok := hintText[w.Hint]
+	if !ok {
+		return w.Message
+	}
+	if b := w.Ref().Bucket; b != "" {
+		h = strings.ReplaceAll(h, "BUCKET", b)
+	}
+	return w.Message + "; " + h
 }

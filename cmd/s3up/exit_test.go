@@ -136,3 +136,20 @@ func TestExitCodesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryHintHasText: every hint the library can attach is said in the
+// CLI's terms, on errors and warnings alike.
+func TestEveryHintHasText(t *testing.T) {
+	for h := store.HintFresh; h <= store.HintDeleteEmpty; h++ {
+		if hintText[h] == "" {
+			t.Errorf("hint %d has no text", h)
+		}
+	}
+	w := s3up.Warning{Message: "discarding unreadable resume state", Hint: store.HintGC}
+	if got := warningText(w); got != "discarding unreadable resume state; run s3up gc s3://BUCKET to remove forgotten uploads" {
+		t.Errorf("warning %q", got)
+	}
+	if got := warningText(s3up.Warning{Message: "plain"}); got != "plain" {
+		t.Errorf("warning without a hint %q", got)
+	}
+}

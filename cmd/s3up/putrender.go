@@ -74,6 +74,7 @@ func (r *putRenderer) Event(e s3up.Event) {
 		o.emit("notice", ev)
 		r.say("s3up: %s", ev.Message)
 	case s3up.Warning:
+		ev.Message = warningText(ev)
 		o.emit("warning", ev)
 		r.warned = append(r.warned, ev.Message)
 		r.say("s3up: warning: %s", ev.Message)

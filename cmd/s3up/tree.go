@@ -142,6 +142,7 @@ func (r *treeRenderer) Event(e s3up.Event) {
 			o.result("deleted s3://%s/%s", r.pa.tree.Bucket, ev.Key)
 		}
 	case s3up.Warning:
+		ev.Message = warningText(ev)
 		o.emit("warning", ev)
 		r.say("s3up: warning: %s", ev.Message)
 	case s3up.Notice:
@@ -163,6 +164,7 @@ func (r *treeRenderer) inFile(ev s3up.InFile) {
 	o := r.o
 	switch in := ev.Event.(type) {
 	case s3up.Warning:
+		in.Message = warningText(in)
 		o.emit("warning", map[string]any{"path": ev.Path, "key": ev.Key, "message": in.Message})
 		r.say("s3up: warning: %s: %s", ev.Path, in.Message)
 	case s3up.Notice:

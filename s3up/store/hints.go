@@ -44,6 +44,12 @@ const (
 	// HintAbortAll: abort every incomplete upload of the key, not only the
 	// one resume state names.
 	HintAbortAll
+	// HintGC: remove the bucket's incomplete uploads that no resume state
+	// names any more (ops.GC).
+	HintGC
+	// HintDeleteEmpty: deleting what a tree lacks, asked of a tree with no
+	// files, would delete everything under the prefix.
+	HintDeleteEmpty
 )
 
 // hinted attaches hints to an error without changing its message.
