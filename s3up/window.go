@@ -85,7 +85,9 @@ func (e *WindowError) Progress() string {
 		what = append(what, fmt.Sprintf("%d of %d files", e.FilesDone, e.FilesTotal))
 	case e.PartsTotal > 0:
 		what = append(what, fmt.Sprintf("%d of %d parts", e.PartsDone, e.PartsTotal))
-	case e.PartsDone > 0:
+	case e.PartsDone == 1:
+		what = append(what, "1 part")
+	case e.PartsDone > 1:
 		what = append(what, fmt.Sprintf("%d parts", e.PartsDone))
 	}
 	return strings.Join(what, ", ")
