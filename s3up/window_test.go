@@ -418,3 +418,81 @@ func TestWindowOptionsAreShared(t *testing.T) {
 		t.Errorf("a limit and a timetable: %v, want ErrBadInput", err)
 	}
 }
+
+// TestWindowEndsDuringCompletion: a window that ends while the upload is
+// being completed lets the completion finish: the object is stored and
+// verified, the call succeeds.
+func TestWindowEndsDuringCompletion(t *testing.T) {
+	t.Parallel()
+	data := randomBytes(seeded(t), 3*testPart)
+	file := writeFile(t, t.TempDir(), "f.bin", data)
+	clock := schedule.NewFakeClock(t0)
+	win := schedule.NewWindow(clock, t0.Add(time.Hour), schedule.Hard)
+	defer win.Stop()
+	f := newFake()
+	f.SetOnCall(func(_ context.Context, op string, _ any) error {
+		if op == "CompleteMultipartUpload" {
+			clock.Advance(2 * time.Hour)
+		}
+		return nil
+	})
+	u := testUploader(t, f, Options{Window: win})
+	if _, err := u.Put(t.Context(), file, testBucket, "k"); err != nil {
+		t.Fatalf("a completion under way at the end of the window: %v", err)
+	}
+	if !win.Ended() {
+		t.Fatal("the window did not end during the completion")
+	}
+	assertObject(t, f, u, "k", data)
+}
+
+// TestWindowEndsDuringReconciliation: a window that ends while a resume
+// lists the server's parts lets the listing finish, then starts no part:
+// the run stops at its window with the journal intact, and the next run
+// completes the upload.
+func TestWindowEndsDuringReconciliation(t *testing.T) {
+	t.Parallel()
+	data := randomBytes(seeded(t), 4*testPart)
+	file := writeFile(t, t.TempDir(), "f.bin", data)
+	state := t.TempDir()
+	f := newFake()
+	failPart(f, 3, s3fake.APIError("UploadPart", 403, "AccessDenied", "Access Denied"))
+	u := testUploader(t, f, Options{Concurrency: 1, StateDir: state})
+	if _, err := u.Put(t.Context(), file, testBucket, "k"); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+
+	clock := schedule.NewFakeClock(t0)
+	win := schedule.NewWindow(clock, t0.Add(time.Hour), schedule.Soft)
+	defer win.Stop()
+	parts := 0
+	f.SetOnCall(func(_ context.Context, op string, _ any) error {
+		switch op {
+		case "ListParts":
+			clock.Advance(2 * time.Hour)
+		case "UploadPart":
+			parts++
+		}
+		return nil
+	})
+	u2 := testUploader(t, f, Options{Concurrency: 1, StateDir: state, Window: win})
+	_, err := u2.Put(t.Context(), file, testBucket, "k")
+	var we *WindowError
+	if !errors.As(err, &we) || we.PartsDone != 2 || we.PartsTotal != 4 {
+		t.Fatalf("err %v (%+v), want a window stop with the 2 parts of the first run", err, we)
+	}
+	if parts != 0 {
+		t.Fatalf("%d parts sent after the window ended", parts)
+	}
+
+	f.SetOnCall(nil)
+	u3 := testUploader(t, f, Options{Concurrency: 1, StateDir: state})
+	res, err := u3.Put(t.Context(), file, testBucket, "k")
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if res.PartsKept != 2 || res.PartsSent != 2 {
+		t.Fatalf("rerun kept %d and sent %d parts, want 2 and 2", res.PartsKept, res.PartsSent)
+	}
+	assertObject(t, f, u3, "k", data)
+}
