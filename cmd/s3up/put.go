@@ -328,6 +328,7 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	out := newOutput(c)
 	worst := 0
 	var last error

@@ -71,6 +71,7 @@ func runPutTree(c *cli.Context, pa *putArgs) error {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	out := newOutput(c)
 	r := out.newTreeRenderer(pa)
 	res, err := up.PutTree(c.Context, pa.tree, func(o *s3up.Options) { o.Listener = r })
