@@ -496,3 +496,57 @@ func TestWindowEndsDuringReconciliation(t *testing.T) {
 	}
 	assertObject(t, f, u3, "k", data)
 }
+
+// TestWindowTreeStopsAFileInFlight: a big file of a tree whose window ends
+// between its parts stops there, is not counted as failed, and the next
+// run resumes it.
+func TestWindowTreeStopsAFileInFlight(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	big := randomBytes(seeded(t), 4*testPart)
+	writeFile(t, root, "big", big)
+	writeFile(t, root, "small", []byte("small"))
+	state := t.TempDir()
+	clock := schedule.NewFakeClock(t0)
+	win := schedule.NewWindow(clock, t0.Add(time.Hour), schedule.Soft)
+	defer win.Stop()
+	f := newFake()
+	g := newWindowGate(win, partNumberIn(2))
+	f.SetOnCall(g.hook)
+	u := testUploader(t, f, Options{Concurrency: 1, StateDir: state, Window: win})
+	spec := Tree{Roots: []string{root}, Bucket: testBucket, Prefix: "t/"}
+	done := make(chan error, 1)
+	var res *TreeResult
+	go func() {
+		var err error
+		res, err = u.PutTree(t.Context(), spec)
+		done <- err
+	}()
+	g.waitEntered(t, 1)
+	clock.Advance(2 * time.Hour)
+	close(g.release)
+	err := <-done
+	var we *WindowError
+	if !errors.As(err, &we) || res.Failed != 0 || res.Uploaded != 0 {
+		t.Fatalf("err %v, %+v: want a window stop, nothing failed or stored", err, res)
+	}
+	if we.FilesDone != 0 || we.FilesTotal != 2 || we.BytesDone != 2*testPart {
+		t.Fatalf("window error %+v: want 0/2 files and the big file's 2 parts on the server", we)
+	}
+	if late := g.lateStarts(); len(late) != 0 {
+		t.Fatalf("started after the window ended: %v", late)
+	}
+	f.SetOnCall(nil)
+	u2 := testUploader(t, f, Options{Concurrency: 1, StateDir: state})
+	res, err = u2.PutTree(t.Context(), spec)
+	if err != nil || res.Uploaded != 2 {
+		t.Fatalf("rerun: %v, %+v", err, res)
+	}
+	if res.BytesSent != 2*testPart+5 {
+		t.Fatalf("rerun sent %d bytes, want the big file's last 2 parts and the small file", res.BytesSent)
+	}
+	o, _ := f.Object(testBucket, "t/big")
+	if string(o.Data) != string(big) {
+		t.Fatal("t/big differs")
+	}
+}
