@@ -70,7 +70,7 @@ the others (exit code 4). More in README.md.
 			&cli.BoolFlag{Name: "trailer-checksum", Category: catTransfer, Value: true, Usage: "over HTTPS, send checksums in an aws-chunked trailer (one read of the file)"},
 			&cli.GenericFlag{Name: "verify", Category: catTransfer, Value: &verifyFlag{}, DefaultText: "content",
 				Usage: "after completing, compare the object with the bytes sent: content (read it back where the store proves nothing), size (never read back), false"},
-			&cli.StringFlag{Name: "bwlimit", Category: catTransfer, Usage: "cap the upload bandwidth: a rate (20MiB/s) or a timetable in rclone's syntax (\"08:00,512k 19:00,off\", Mon-08:00,... day prefixes; binary units, a bare number is KiB/s), applied live"},
+			&cli.StringFlag{Name: "bwlimit", Category: catTransfer, Usage: "cap the upload bandwidth: a rate (20MiB/s, 500KB/s) or a timetable in rclone's syntax, applied live (\"08:00,512k 19:00,off\", Mon-08:00,... day prefixes; rclone's units: 10M is 10 MiB/s, a bare number KiB/s)"},
 			&cli.StringFlag{Name: "state-dir", Category: catResume, DefaultText: "$XDG_STATE_HOME/s3up or ~/.local/state/s3up", Usage: "directory of the resume state"},
 			&cli.BoolFlag{Name: "trust-journal", Category: catResume, DisableDefaultText: true, Usage: "on resume, do not read the kept parts again to check them against the file"},
 			&cli.BoolFlag{Name: "fresh", Category: catResume, DisableDefaultText: true, Usage: "discard existing progress (aborting its upload) and start over"},
