@@ -16,12 +16,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/s3fake"
+	"github.com/s3up/s3up/s3up/schedule"
 	"github.com/s3up/s3up/s3up/store"
 )
 
@@ -276,6 +278,13 @@ func TestEveryErrorHasAKind(t *testing.T) {
 			st := testStream(data)
 			st.Size = int64(len(data)) + 1
 			_, err := u.PutStream(ctx, st, testBucket, "s")
+			return err
+		}, nil},
+		{"window ended", ErrWindowEnded, func(t *testing.T, f *s3fake.Fake, u *Uploader) error {
+			clock := schedule.NewFakeClock(time.Now())
+			w := schedule.NewWindow(clock, clock.Now().Add(time.Minute), schedule.Soft)
+			clock.Advance(time.Hour)
+			_, err := testUploader(t, f, Options{Window: w}).Put(ctx, file, testBucket, "k")
 			return err
 		}, nil},
 		{"tree partly failed", ErrPartial, func(t *testing.T, f *s3fake.Fake, u *Uploader) error {

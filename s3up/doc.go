@@ -103,13 +103,35 @@
 // # Errors
 //
 // Every error wraps exactly one kind (ErrBadInput, ErrAccess, ErrNoBucket,
-// ErrState, ErrBusy, ErrVerify, ErrTransient, ErrStreamFailed, ErrPartial;
-// the table of store answers behind them is in package store); an
+// ErrState, ErrBusy, ErrVerify, ErrTransient, ErrStreamFailed, ErrPartial,
+// ErrWindowEnded; the table of store answers behind them is in package store); an
 // interruption (context.Canceled) is ErrTransient, since a rerun resumes.
 // An *UploadError in the chain carries the upload id and the journal's
 // path: with a journal, a rerun resumes. Messages name settings in words;
 // store.Hints says which setting would fix an error, for a program that
 // offers them under names of its own (the CLI's flags).
+//
+// # Windows and bandwidth timetables
+//
+// Options.Window (schedule.NewWindow, from a maximum duration or a stop
+// time) is the time the Uploader's puts may work. Once it has ended no part
+// of a file or stream and no file of a tree starts; parts in flight finish
+// (schedule.Soft) or are cancelled at once (schedule.Hard), and a part's
+// requests are not retried after the end, so retries never extend it. The
+// journal holds every acknowledged part, as after an interruption, and a
+// reconciliation or a completion under way when the window ends is finished,
+// never left half-done. The put returns a *WindowError (kind ErrWindowEnded,
+// which is schedule.ErrWindowEnded): bytes and parts, or files, on the server
+// of the total, what this run sent, and schedule.WindowsNeeded's estimate of
+// the windows still to come. The same call continues the upload; a stream is
+// read again from its start and its parts are kept only where their content
+// matches (resume by content).
+//
+// Options.Bandwidth follows a weekly timetable (schedule.ParseTimetable,
+// rclone's --bwlimit syntax) on Options.Clock: at each change the new rate
+// applies to every request in flight. Window, Bandwidth and Clock, like
+// Concurrency, BandwidthLimit and StateDir, belong to the Uploader, not to
+// one call; Close releases the timetable's timer.
 //
 // # Packages
 //

@@ -21,6 +21,11 @@ var (
 	ErrStreamFailed = store.ErrStreamFailed
 	// ErrPartial: a tree run stored some files and failed others.
 	ErrPartial = store.ErrPartial
+	// ErrWindowEnded: the run stopped at the end of its window
+	// (Options.Window); the state is kept and the same call continues. It
+	// is schedule.ErrWindowEnded: errors.Is matches either. A *WindowError
+	// in the chain says how far the upload got.
+	ErrWindowEnded = store.ErrWindowEnded
 )
 
 // UploadError carries the recovery data of a failed or interrupted upload;

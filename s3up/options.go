@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/schedule"
 	"github.com/s3up/s3up/s3up/store"
 )
 
@@ -72,6 +73,18 @@ type Options struct {
 	TrustJournal bool
 	// BandwidthLimit caps upload bytes per second across all parts (0 → none).
 	BandwidthLimit int64
+	// Bandwidth is a bandwidth timetable (schedule.ParseTimetable) followed
+	// live: at each of its changes the new rate applies at once to every
+	// request in flight. nil → BandwidthLimit; not both.
+	Bandwidth *schedule.Timetable
+	// Window is the time the Uploader's puts may work (schedule.NewWindow):
+	// once it has ended no part or file starts, parts in flight finish or,
+	// in schedule.Hard mode, are cancelled, no request is retried, and a
+	// put returns a *WindowError (ErrWindowEnded). nil → no end.
+	Window *schedule.Window
+	// Clock is what the bandwidth timetable is read on (nil → the wall
+	// clock); tests inject a schedule.FakeClock.
+	Clock schedule.Clock
 	// Grace is how long in-flight parts may finish after ctx is cancelled
 	// before they are cut off (0 → DefaultGrace; negative → cut at once).
 	Grace time.Duration
@@ -247,6 +260,9 @@ func (o Options) Validate() error {
 	}
 	if o.BandwidthLimit < 0 {
 		return fmt.Errorf("%w: negative bandwidth limit", ErrBadInput)
+	}
+	if o.BandwidthLimit > 0 && o.Bandwidth != nil {
+		return fmt.Errorf("%w: a bandwidth limit and a bandwidth timetable: give one of them", ErrBadInput)
 	}
 	if o.Checksum != "" {
 		if _, err := ParseChecksum(string(o.Checksum)); err != nil {

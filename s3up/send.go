@@ -83,12 +83,19 @@ func (s *session) sendFeed(ctx context.Context) error {
 	alone := s.partsOnServer() == 0
 	var ferr error
 	for {
+		if s.data.inMemory() && x.windowEnded() {
+			break // not one more part of the stream is read
+		}
 		n, ok, err := s.feed.next(ctx)
 		if err != nil {
 			ferr = err
 			break
 		}
 		if !ok {
+			break
+		}
+		if x.windowEnded() {
+			s.feed.done(n)
 			break
 		}
 		if err := s.ensureUpload(ctx); err != nil {
@@ -151,6 +158,9 @@ type sender struct {
 
 	mu     sync.Mutex
 	failed error
+	// window: the window ended before every part was sent (one was not
+	// started, or was cut in flight): the run stops there.
+	window bool
 }
 
 func (s *session) newSender(ctx context.Context) *sender {
@@ -180,9 +190,54 @@ func (x *sender) setFailed(err error) {
 
 // stopped reports whether no new part may start.
 func (x *sender) stopped() bool {
+	if x.windowEnded() {
+		return true
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.failed != nil || x.ctx.Err() != nil
+}
+
+// windowEnded reports whether the window has ended, and then records that
+// the run stops at it.
+func (x *sender) windowEnded() bool {
+	if !x.s.opts.windowEnded() {
+		return false
+	}
+	x.mu.Lock()
+	x.window = true
+	x.mu.Unlock()
+	return true
+}
+
+// acquire takes a place in the concurrency budget, giving up when the run
+// stops or its window ends.
+func (x *sender) acquire() error {
+	select {
+	case x.s.u.slots <- struct{}{}:
+		return nil
+	case <-x.ctx.Done():
+		return x.ctx.Err()
+	case <-x.s.opts.windowDone():
+		x.windowEnded()
+		return ErrWindowEnded
+	}
+}
+
+// sendPartIn sends part n on the parts' context, which in a window's hard
+// mode is cut when the window ends.
+func (x *sender) sendPartIn(n int32) error {
+	ctx, cancel := x.s.opts.Window.CutoffContext(x.s.opts.withWindow(x.partCtx))
+	defer cancel()
+	err := x.s.sendPart(ctx, n)
+	if err != nil && x.windowEnded() {
+		// The part was cut at the window (or failed after it, and was not
+		// retried): it goes in the next run.
+		if errors.Is(err, context.Canceled) || errors.Is(err, ErrWindowEnded) || errors.Is(context.Cause(ctx), ErrWindowEnded) {
+			return nil
+		}
+	}
+	return err
 }
 
 // send sends part n in the background, once a place in the Uploader's
@@ -191,7 +246,7 @@ func (x *sender) stopped() bool {
 // is finished, whatever the outcome. send reports false when no part may
 // start any more.
 func (x *sender) send(n int32, done func()) bool {
-	if x.stopped() || x.s.u.acquire(x.ctx) != nil {
+	if x.stopped() || x.acquire() != nil {
 		done()
 		return false
 	}
@@ -201,7 +256,7 @@ func (x *sender) send(n int32, done func()) bool {
 		if x.stopped() {
 			return
 		}
-		if err := x.s.sendPart(x.partCtx, n); err != nil {
+		if err := x.sendPartIn(n); err != nil {
 			x.setFailed(err)
 		}
 	})
@@ -211,12 +266,20 @@ func (x *sender) send(n int32, done func()) bool {
 // sendAlone sends part n and waits for it; its error is returned as the
 // run's would be.
 func (x *sender) sendAlone(n int32) error {
-	if err := x.s.u.acquire(x.ctx); err != nil {
+	if x.windowEnded() {
+		return x.s.windowStopped()
+	}
+	if err := x.acquire(); err != nil {
+		if errors.Is(err, ErrWindowEnded) {
+			return x.s.windowStopped()
+		}
 		return x.s.interrupted(err)
 	}
-	err := x.s.sendPart(x.partCtx, n)
+	err := x.sendPartIn(n)
 	x.s.u.release()
 	switch {
+	case err == nil && x.window:
+		return x.s.windowStopped()
 	case err == nil:
 		return nil
 	case x.ctx.Err() != nil:
@@ -245,6 +308,9 @@ func (x *sender) wait() error {
 	x.wg.Wait()
 	x.stop()
 	x.cancelParts(nil)
+	if x.window && x.failed == nil && x.ctx.Err() == nil {
+		return x.s.windowStopped()
+	}
 	if x.failed != nil && x.ctx.Err() == nil {
 		return x.s.failure(x.failed)
 	}

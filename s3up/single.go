@@ -90,13 +90,22 @@ func (s *session) sendSingle(ctx context.Context, size int64) error {
 	s.ev.plan(size, 1, 0, 0)
 	s.res.Parts, s.res.PartSize, s.res.Size = 1, size, size
 	s.w = newWire(s.opts, s.method(), s.u.client.Info.TLS)
-	p, md5, out, err := s.putObject(ctx)
+	if s.opts.windowEnded() {
+		return s.windowStopped()
+	}
+	// Like a part: cut at the window in its hard mode, never retried after it.
+	pctx, cancel := s.opts.Window.CutoffContext(s.opts.withWindow(ctx))
+	defer cancel()
+	p, md5, out, err := s.putObject(pctx)
+	if err != nil && s.opts.windowEnded() && (errors.Is(err, context.Canceled) || errors.Is(err, ErrWindowEnded)) {
+		return s.windowStopped()
+	}
 	if err != nil && s.w.alg.Flexible() && refusesChecksums(err) {
 		// Learned only if Content-MD5 goes through: a wrong secret answers
 		// SignatureDoesNotMatch too, and then fails again.
 		s.w = newWire(s.opts, checksum.MD5, s.u.client.Info.TLS)
 		first := err
-		if p, md5, out, err = s.putObject(ctx); err == nil {
+		if p, md5, out, err = s.putObject(pctx); err == nil {
 			s.learn(refusedChecksumWhy(first), func(pr *store.Profile) { pr.RefusesChecksums = true })
 		}
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"golang.org/x/time/rate"
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
@@ -303,7 +302,7 @@ type partReader struct {
 	sec      *io.SectionReader
 	size     int64
 	ev       *emitter
-	lim      *rate.Limiter
+	lim      bandwidth
 	ctx      context.Context
 	tee      *sendHash
 	pos      int64 // current offset within the part

@@ -185,6 +185,11 @@ type treeRun struct {
 	firstFail   error
 	stopErr     error // a failure that stopped the run (no rerun of the other files would do better)
 	transientNo int   // transient failures since the last success
+	// window: the run's window ended before every file was done; the
+	// files it stopped in flight had windowDone bytes on the server and
+	// sent windowSent of them.
+	window                 bool
+	windowDone, windowSent int64
 }
 
 // PutTree uploads a directory tree: every regular file under each root that
@@ -284,7 +289,8 @@ func (r *treeRun) run(ctx context.Context) error {
 	if !interrupted && mergeErr != nil && r.stopErr == nil {
 		r.stopErr = mergeErr
 	}
-	if !interrupted && r.stopErr == nil && r.t.Delete {
+	windowStop := r.windowStopped()
+	if !interrupted && r.stopErr == nil && !windowStop && r.t.Delete {
 		r.delete(ctx)
 	}
 	r.closeJournal(!interrupted && r.merged)
@@ -298,8 +304,45 @@ func (r *treeRun) run(ctx context.Context) error {
 		return fmt.Errorf("tree upload stopped: %w", ctx.Err())
 	case r.stopErr != nil:
 		return r.stopErr
+	case windowStop:
+		return r.windowError()
 	}
 	return r.outcome()
+}
+
+// windowStopped reports whether the window stopped the run before every
+// file was done.
+func (r *treeRun) windowStopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.window
+}
+
+// stopAtWindow records that the window stopped the run, and what a file it
+// stopped in flight had done (we nil: a file not started).
+func (r *treeRun) stopAtWindow(we *WindowError) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.window = true
+	if we != nil {
+		r.windowDone += we.BytesDone
+		r.windowSent += we.BytesSent
+	}
+}
+
+// windowError is the error of a tree run stopped at its window.
+func (r *treeRun) windowError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := &r.res
+	w := r.opts.Window
+	e := &WindowError{Source: r.t.Roots[0], Bucket: r.t.Bucket, Key: r.t.Prefix,
+		StatePath: resume.TreeJournalPath(r.u.stateDir, r.dest),
+		BytesDone: res.BytesUploaded + res.BytesUnchanged + r.windowDone, BytesTotal: res.Bytes,
+		FilesDone: res.Uploaded + res.Unchanged, FilesTotal: res.Files,
+		BytesSent: res.BytesSent + r.windowSent, Elapsed: w.Elapsed(), Window: w.Length()}
+	e.estimate()
+	return e
 }
 
 // release removes what the run's sorts hold on disk.
@@ -465,7 +508,11 @@ func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc, re
 	for range r.opts.Concurrency {
 		wg.Go(func() {
 			for f := range work {
-				if ctx.Err() == nil { // a file not started when the run stops is not reported
+				switch {
+				case ctx.Err() != nil: // a file not started when the run stops is not reported
+				case r.opts.windowEnded():
+					r.stopAtWindow(nil)
+				default:
 					r.file(ctx, f, stop)
 				}
 			}
@@ -514,9 +561,16 @@ func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc, re
 		if e.Object != nil {
 			f.object = &listedObject{size: e.Object.Size, etag: e.Object.ETag}
 		}
+		if r.opts.windowEnded() {
+			r.stopAtWindow(nil) // no file starts after the window
+			return nil
+		}
 		select {
 		case work <- f:
 		case <-ctx.Done():
+			return nil
+		case <-r.opts.windowDone():
+			r.stopAtWindow(nil)
 			return nil
 		}
 	}
@@ -559,6 +613,15 @@ func (r *treeRun) file(ctx context.Context, f treeFile, stop context.CancelCause
 			return
 		}
 		done.Upload, err = r.upload(ctx, f, child)
+	}
+	var we *WindowError
+	if errors.As(err, &we) {
+		// Stopped at the window in flight: not a failure; its journal
+		// lets the next run continue it.
+		r.stopAtWindow(we)
+		r.ev.fileDone(child, 0)
+		r.ev.filesDone.Add(-1)
+		return
 	}
 	if err != nil {
 		done.Outcome, done.Err = OutcomeFailed, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/schedule"
 	"github.com/s3up/s3up/s3up/source"
 	"github.com/s3up/s3up/s3up/store"
 )
@@ -25,7 +26,8 @@ import (
 type Uploader struct {
 	client  *store.Client
 	opts    Options
-	limiter *rate.Limiter
+	limiter bandwidth // nil: no limit
+	tt      *schedule.Limiter
 	// slots is the concurrency budget every request that carries data
 	// takes a place in (a part, a small file's PutObject): Concurrency
 	// at a time across all the Uploader's sessions, so a tree of many
@@ -72,7 +74,7 @@ func NewFromConfig(cfg aws.Config, opts Options, optFns ...func(*s3.Options)) (*
 // ErrBadInput) for options that cannot work. Options are resolved here;
 // their facts about the store come from c.Info. Every put may change the
 // options of its own call (see Put), except those the Uploader's puts
-// share: Concurrency, BandwidthLimit and StateDir.
+// share: Concurrency, BandwidthLimit, Bandwidth, Window, Clock and StateDir.
 func NewUploader(c *store.Client, opts Options) (*Uploader, error) {
 	if c == nil || c.API == nil {
 		return nil, fmt.Errorf("%w: no S3 client", ErrBadInput)
@@ -82,10 +84,28 @@ func NewUploader(c *store.Client, opts Options) (*Uploader, error) {
 	}
 	opts = opts.withDefaults()
 	u := &Uploader{client: c, opts: opts, slots: make(chan struct{}, opts.Concurrency)}
-	if opts.BandwidthLimit > 0 {
+	switch {
+	case opts.Bandwidth != nil:
+		u.tt = schedule.NewLimiter(opts.Bandwidth, opts.Clock)
+		u.limiter = u.tt
+	case opts.BandwidthLimit > 0:
 		u.limiter = rate.NewLimiter(rate.Limit(opts.BandwidthLimit), int(min(opts.BandwidthLimit, bwBurst)))
 	}
 	return u, nil
+}
+
+// bandwidth is what a request body waits on: a constant rate.Limiter, or
+// a schedule.Limiter following a timetable. A read is cut to Burst.
+type bandwidth interface {
+	Burst() int
+	WaitN(ctx context.Context, n int) error
+}
+
+// Close releases the timer of the bandwidth timetable, if any. The
+// Uploader must not be used afterwards.
+func (u *Uploader) Close() error {
+	u.tt.Close()
+	return nil
 }
 
 // callOptions are the options of one call: the Uploader's, changed by fns.
@@ -94,8 +114,9 @@ func (u *Uploader) callOptions(fns []func(*Options)) (Options, error) {
 	for _, fn := range fns {
 		fn(&o)
 	}
-	if o.Concurrency != u.opts.Concurrency || o.BandwidthLimit != u.opts.BandwidthLimit || o.StateDir != u.opts.StateDir {
-		return o, fmt.Errorf("%w: Concurrency, BandwidthLimit and StateDir are shared by all the puts of an Uploader: set them in its Options, not in one call's", ErrBadInput)
+	if o.Concurrency != u.opts.Concurrency || o.BandwidthLimit != u.opts.BandwidthLimit || o.StateDir != u.opts.StateDir ||
+		o.Bandwidth != u.opts.Bandwidth || o.Window != u.opts.Window || o.Clock != u.opts.Clock {
+		return o, fmt.Errorf("%w: Concurrency, BandwidthLimit, Bandwidth, Window, Clock and StateDir are shared by all the puts of an Uploader: set them in its Options, not in one call's", ErrBadInput)
 	}
 	if err := o.Validate(); err != nil {
 		return o, err

@@ -20,6 +20,7 @@ const (
 	exitUsage       = 2   // bad input or usage: nothing was sent
 	exitAction      = 3   // failed after the upload started, for a reason a rerun alone cannot fix (credentials, permissions, a refused option): state kept; fix it, then rerun to resume
 	exitPartial     = 4   // a tree run stored some files and failed others (or refused to delete): rerun to retry them
+	exitWindow      = 5   // stopped at the end of its window (--max-duration, --stop-at): state kept, rerun continues
 	exitStream      = 6   // a stream ended badly (its producer failed, another size than expected): nothing was stored
 	exitInterrupted = 130 // SIGINT: state kept
 	exitTerminated  = 143 // SIGTERM: state kept
@@ -43,6 +44,8 @@ var exitCodes = []struct {
 		"failed after the upload started, for a reason a rerun alone cannot fix: credentials expired or revoked, access denied (a bucket policy, a KMS key), an option the store refuses. The state is kept: fix the cause, then rerun the same command to resume"},
 	{[]int{exitPartial}, "a tree upload (-r) stored some files and failed others (rerun to retry them)",
 		"a tree run (`-r`) stored or skipped some files and failed others, or could not read part of the tree, or refused `--delete`: the summary and the error lines say which; rerun to retry them"},
+	{[]int{exitWindow}, "stopped at the end of its window; progress is saved; rerun to continue",
+		"stopped at the end of its window (`--max-duration`, `--stop-at`): no part or file started after it, parts in flight finished (`--cutoff-mode soft`) or were cancelled (`hard`). Progress is saved: the line says how far it got (bytes, percent) and about how many more windows it needs; rerun the same command to continue. Not a failure: with systemd, `SuccessExitStatus=5`"},
 	{[]int{exitStream}, "a stream ended badly: nothing was stored (fix the producer, then rerun)",
 		"a stream (`-`, `--stdin-from-command`) ended badly: its producer exited non-zero or was killed, or it ended at another size than `--expected-size`. Its upload was aborted and its state removed: nothing of it is stored. Fix the producer, then rerun"},
 	{[]int{exitInterrupted, exitTerminated}, "interrupted by SIGINT / SIGTERM (state kept; rerun to resume)",
@@ -153,6 +156,8 @@ func exitCode(err error) int {
 			return signalExit(s.sig)
 		}
 		return exitInterrupted
+	case errors.Is(err, s3up.ErrWindowEnded):
+		return exitWindow
 	case errors.Is(err, s3up.ErrPartial):
 		return exitPartial
 	case errors.Is(err, s3up.ErrStreamFailed):
@@ -171,6 +176,9 @@ func exitCode(err error) int {
 
 // message renders err as one line: what went wrong, then what to do next.
 func message(err error) string {
+	if we := windowOf(err); we != nil {
+		return windowMessage(we)
+	}
 	msg := s3up.Describe(err)
 	if h := hintsText(err); h != "" {
 		msg += "; " + h

@@ -110,7 +110,7 @@ func TestExitCodesDocumented(t *testing.T) {
 			listed[c] = true
 		}
 	}
-	for _, c := range []int{exitOK, exitFailed, exitUsage, exitAction, exitPartial, exitStream, exitInterrupted, exitTerminated} {
+	for _, c := range []int{exitOK, exitFailed, exitUsage, exitAction, exitPartial, exitWindow, exitStream, exitInterrupted, exitTerminated} {
 		if !listed[c] {
 			t.Errorf("exit code %d is not in exitCodes", c)
 		}

@@ -12,7 +12,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/checkin"
 )
 
 // metricsFile is the Prometheus textfile a put writes with --metrics-file,
@@ -31,6 +34,10 @@ type metricsFile struct {
 	files, bytes map[string]float64 // by result: uploaded, unchanged, failed
 	sent         float64
 	deleted      float64
+	// window is how far a run stopped at its window got; errLine the last
+	// failure's line (for the check-in).
+	window  *s3up.WindowError
+	errLine string
 }
 
 // Metric names (README "Monitoring").
@@ -45,6 +52,8 @@ const (
 	metricBytes       = "s3up_last_run_bytes"
 	metricSent        = "s3up_last_run_sent_bytes"
 	metricDeleted     = "s3up_last_run_deleted_objects"
+	metricProgress    = "s3up_last_run_progress_ratio"
+	metricLastProgr   = "s3up_last_progress_timestamp_seconds"
 )
 
 func newMetricsFile(path, dest string) *metricsFile {
@@ -59,8 +68,11 @@ func (m *metricsFile) file(res *s3up.Result, err error) {
 		return
 	}
 	switch {
+	case windowOf(err) != nil:
+		m.stopped(err)
 	case err != nil:
 		m.files["failed"]++
+		m.errLine = message(err)
 	case res != nil:
 		m.files["uploaded"]++
 		m.bytes["uploaded"] += float64(res.Size)
@@ -68,9 +80,30 @@ func (m *metricsFile) file(res *s3up.Result, err error) {
 	}
 }
 
-// tree counts a tree run.
-func (m *metricsFile) tree(res *s3up.TreeResult) {
-	if m == nil || res == nil {
+// stopped records how far a run stopped at its window got.
+func (m *metricsFile) stopped(err error) {
+	we := windowOf(err)
+	if m == nil || we == nil {
+		return
+	}
+	m.window = we
+	if we.FilesTotal == 0 { // a file's or stream's: a tree counts its own
+		m.sent += float64(we.BytesSent)
+	}
+}
+
+// tree counts a tree run that ended with err.
+func (m *metricsFile) tree(res *s3up.TreeResult, err error) {
+	if m == nil {
+		return
+	}
+	switch {
+	case windowOf(err) != nil:
+		m.stopped(err)
+	case err != nil:
+		m.errLine = message(err)
+	}
+	if res == nil {
 		return
 	}
 	m.files["uploaded"] += float64(res.Uploaded)
@@ -86,7 +119,7 @@ func (m *metricsFile) tree(res *s3up.TreeResult) {
 // write writes the file for a run that ended with exit code code. The last
 // success is now when code is 0, else what the previous file said.
 func (m *metricsFile) write(code int) error {
-	if m == nil {
+	if m == nil || m.path == "" {
 		return nil
 	}
 	end := time.Now()
@@ -107,7 +140,7 @@ func (m *metricsFile) write(code int) error {
 	gauge(metricStart, "When the last s3up put run started (Unix time).", unix(m.start))
 	gauge(metricEnd, "When the last s3up put run ended (Unix time).", unix(end))
 	gauge(metricDuration, "How long the last s3up put run took.", end.Sub(m.start).Seconds())
-	gauge(metricExit, "The exit code of the last s3up put run (0 done, 1 failed but resumable, 2 bad input, 3 needs action, 4 some files failed, 130/143 interrupted).", float64(code))
+	gauge(metricExit, "The exit code of the last s3up put run (0 done, 1 failed but resumable, 2 bad input, 3 needs action, 4 some files failed, 5 stopped at its window, 6 a stream ended badly, 130/143 interrupted).", float64(code))
 	success := 0.0
 	last, known := previousSuccess(m.path, m.dest)
 	if code == exitOK {
@@ -116,6 +149,17 @@ func (m *metricsFile) write(code int) error {
 	gauge(metricSuccess, "1 if the last s3up put run succeeded, else 0.", success)
 	if known {
 		gauge(metricLastSuccess, "When an s3up put run to this destination last succeeded (Unix time).", last)
+	}
+	switch r, ok := m.progressRatio(code); {
+	case ok:
+		gauge(metricProgress, "Of the last run's upload, bytes on the server / total (1 when done; a window stop tells how far it got).", r)
+	}
+	lastProgress, progressKnown := previousGauge(m.path, m.dest, metricLastProgr)
+	if m.progressed(code) {
+		lastProgress, progressKnown = unix(end), true
+	}
+	if progressKnown {
+		gauge(metricLastProgr, "When a run to this destination last moved its upload forward, done or stopped at its window (Unix time): alert on no progress for a day for multi-night uploads.", lastProgress)
 	}
 	byResult(metricFiles, "Files of the last run, by result: uploaded, unchanged (skipped), failed.", m.files)
 	byResult(metricBytes, "Bytes of the files of the last run, by result: uploaded, unchanged (skipped), failed.", m.bytes)
@@ -126,9 +170,51 @@ func (m *metricsFile) write(code int) error {
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
+// progressRatio is the run's bytes on the server / total: 1 when done,
+// the window stop's when it knows the total.
+func (m *metricsFile) progressRatio(code int) (float64, bool) {
+	switch {
+	case code == exitOK:
+		return 1, true
+	case code == exitWindow && m.window != nil:
+		return m.window.Ratio()
+	}
+	return 0, false
+}
+
+// progressed says whether the run moved its upload forward: it is done, or
+// it stopped at its window having sent or stored something.
+func (m *metricsFile) progressed(code int) bool {
+	return code == exitOK || code == exitWindow && (m.sent > 0 || m.files["uploaded"] > 0)
+}
+
+// summary is the run's check-in summary.
+func (m *metricsFile) summary(code int, err error) checkin.Summary {
+	s := checkin.Summary{ExitCode: code, Outcome: outcomeText(code), Progressed: m.progressed(code),
+		BytesSent: int64(m.sent), Files: int(m.files["uploaded"] + m.files["unchanged"]), FilesFail: int(m.files["failed"]),
+		Duration: time.Since(m.start).Round(time.Second), Error: m.errLine}
+	if we := m.window; we != nil && code == exitWindow {
+		s.BytesDone, s.BytesTotal = we.BytesDone, we.BytesTotal
+		s.Details = append(s.Details, windowMessage(we))
+	}
+	if s.Error == "" && err != nil && code != exitOK && code != exitWindow {
+		var ce cli.ExitCoder
+		if !errors.As(err, &ce) || ce.Error() != "" {
+			s.Error = message(err)
+		}
+	}
+	return s
+}
+
 // previousSuccess reads the last success of dest from the metrics file a
 // previous run wrote.
 func previousSuccess(path, dest string) (float64, bool) {
+	return previousGauge(path, dest, metricLastSuccess)
+}
+
+// previousGauge reads the gauge name of dest from the metrics file a
+// previous run wrote.
+func previousGauge(path, dest, name string) (float64, bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, false
@@ -139,7 +225,7 @@ func previousSuccess(path, dest string) (float64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	fam, ok := fams[metricLastSuccess]
+	fam, ok := fams[name]
 	if !ok {
 		return 0, false
 	}

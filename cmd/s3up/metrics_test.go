@@ -12,7 +12,7 @@ import (
 func TestMetricsFileKeepsTheLastSuccess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s3up.prom")
 	ok := newMetricsFile(path, "s3://b/p/")
-	ok.tree(&s3up.TreeResult{Uploaded: 2, BytesUploaded: 30, BytesSent: 30, Unchanged: 5, BytesUnchanged: 500})
+	ok.tree(&s3up.TreeResult{Uploaded: 2, BytesUploaded: 30, BytesSent: 30, Unchanged: 5, BytesUnchanged: 500}, nil)
 	if err := ok.write(exitOK); err != nil {
 		t.Fatal(err)
 	}
@@ -59,5 +59,44 @@ func TestMetricsFileKeepsTheLastSuccess(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
+// TestMetricsFileOfAWindowStop: a run stopped at its window records exit
+// code 5, how far the upload got, and the time of its progress; a later
+// run that makes no progress keeps that time.
+func TestMetricsFileOfAWindowStop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s3up.prom")
+	m := newMetricsFile(path, "s3://b/k")
+	m.file(nil, &s3up.WindowError{Bucket: "b", Key: "k", BytesDone: 300, BytesTotal: 1200, BytesSent: 200})
+	if err := m.write(exitWindow); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(path)
+	for _, want := range []string{
+		`s3up_last_run_exit_code{destination="s3://b/k"} 5`,
+		`s3up_last_run_progress_ratio{destination="s3://b/k"} 0.25`,
+		`s3up_last_run_sent_bytes{destination="s3://b/k"} 200`,
+		`s3up_last_run_files{destination="s3://b/k",result="failed"} 0`,
+		"s3up_last_progress_timestamp_seconds{",
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("metrics file lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(string(text), "s3up_last_success_timestamp_seconds{") {
+		t.Errorf("a window stop counted as a success:\n%s", text)
+	}
+	first, ok := previousGauge(path, "s3://b/k", metricLastProgr)
+	if !ok {
+		t.Fatal("no last progress")
+	}
+	idle := newMetricsFile(path, "s3://b/k")
+	idle.file(nil, &s3up.WindowError{Bucket: "b", Key: "k", BytesDone: 300, BytesTotal: 1200})
+	if err := idle.write(exitWindow); err != nil {
+		t.Fatal(err)
+	}
+	if again, ok := previousGauge(path, "s3://b/k", metricLastProgr); !ok || again != first {
+		t.Fatalf("a run without progress moved the last progress: %v -> %v", first, again)
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3up/s3up/s3up"
+	"github.com/s3up/s3up/s3up/checkin"
 	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/schedule"
 	"github.com/s3up/s3up/s3up/tree"
 )
 
@@ -43,6 +46,7 @@ s3up put [options] -r DIR... s3://BUCKET/PREFIX/`,
   s3up put --endpoint http://127.0.0.1:9000 big.iso s3://isos/
   s3up put --part-size 64MiB -c 8 db.dump s3://dumps/db.dump
   s3up put --state-dir /var/lib/s3up --bwlimit 20MiB/s /srv/*.tar s3://backups/nightly/
+  s3up put --stop-at 06:00 --bwlimit "08:00,1M 19:00,off" big.img s3://backups/big.img
   pg_dump db | gzip | s3up put - s3://backups/db.sql.gz
   s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .
   s3up put -r --exclude '*.tmp' --exclude 'cache/' /srv/data s3://backups/srv/
@@ -54,7 +58,7 @@ exited 0, --expected-size matched). A tree (-r) sends only new and changed
 files (size and mtime, or --checksum-compare); a failed file does not stop
 the others (exit code 4). More in README.md.
 ` + treeHelp,
-		Flags: append(append(connFlags(), treeFlags(rules)...),
+		Flags: append(append(append(connFlags(), treeFlags(rules)...), windowFlags()...),
 			&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "write the run's outcome as a Prometheus textfile (node_exporter), atomically"},
 			&cli.BoolFlag{Name: "stdin-from-command", Category: catStreams, DisableDefaultText: true, Usage: "upload the output of the command after --; complete only if it exits 0"},
 			&cli.StringFlag{Name: "expected-size", Category: catStreams, Usage: "the stream's exact size (equal parts); another size is never completed"},
@@ -66,7 +70,7 @@ the others (exit code 4). More in README.md.
 			&cli.BoolFlag{Name: "trailer-checksum", Category: catTransfer, Value: true, Usage: "over HTTPS, send checksums in an aws-chunked trailer (one read of the file)"},
 			&cli.GenericFlag{Name: "verify", Category: catTransfer, Value: &verifyFlag{}, DefaultText: "content",
 				Usage: "after completing, compare the object with the bytes sent: content (read it back where the store proves nothing), size (never read back), false"},
-			&cli.StringFlag{Name: "bwlimit", Category: catTransfer, Usage: "cap the upload bandwidth, e.g. 20MiB/s"},
+			&cli.StringFlag{Name: "bwlimit", Category: catTransfer, Usage: "cap the upload bandwidth: a rate (20MiB/s, 500KB/s) or a timetable in rclone's syntax, applied live (\"08:00,512k 19:00,off\", Mon-08:00,... day prefixes; rclone's units: 10M is 10 MiB/s, a bare number KiB/s)"},
 			&cli.StringFlag{Name: "state-dir", Category: catResume, DefaultText: "$XDG_STATE_HOME/s3up or ~/.local/state/s3up", Usage: "directory of the resume state"},
 			&cli.BoolFlag{Name: "trust-journal", Category: catResume, DisableDefaultText: true, Usage: "on resume, do not read the kept parts again to check them against the file"},
 			&cli.BoolFlag{Name: "fresh", Category: catResume, DisableDefaultText: true, Usage: "discard existing progress (aborting its upload) and start over"},
@@ -97,7 +101,12 @@ type putArgs struct {
 	producer []string  // --stdin-from-command: the command and its arguments
 	expected int64     // --expected-size, -1 if not given
 	tree     s3up.Tree // --recursive
+	// metrics tallies the run, for --metrics-file (its path, "" without)
+	// and the check-in.
 	metrics  *metricsFile
+	deadline time.Time           // --max-duration, --stop-at: the end of the window (zero: none)
+	cutoff   schedule.CutoffMode // --cutoff-mode
+	ping     *checkin.Pinger     // --ping-url
 }
 
 func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
@@ -185,9 +194,12 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 	o.StateDir = c.String("state-dir")
 	o.Fresh = c.Bool("fresh")
 	if s := c.String("bwlimit"); s != "" {
-		if o.BandwidthLimit, err = parseRate(s); err != nil {
+		if err := parseBandwidth(o, s); err != nil {
 			return nil, err
 		}
+	}
+	if err := parseWindow(c, pa, time.Now()); err != nil {
+		return nil, err
 	}
 	o.Object = s3up.ObjectOptions{
 		ContentType:   c.String("content-type"),
@@ -221,9 +233,7 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if p := c.String("metrics-file"); p != "" {
-		pa.metrics = newMetricsFile(p, dst)
-	}
+	pa.metrics = newMetricsFile(c.String("metrics-file"), dst)
 	return pa, nil
 }
 
@@ -272,7 +282,7 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 	if err != nil {
 		return err
 	}
-	if pa.metrics != nil {
+	if pa.metrics.path != "" {
 		if err := checkMetricsPath(pa.metrics.path); err != nil {
 			return err
 		}
@@ -281,6 +291,16 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 			writeMetrics(newOutput(c), pa.metrics, exitCode(withSignal(c.Context, err)))
 		}()
 	}
+	if pa.ping != nil {
+		// A check-in never changes the outcome: a ping that fails is only
+		// a warning.
+		pingStart(c.Context, newOutput(c), pa.ping)
+		defer func() {
+			err := withSignal(c.Context, err)
+			pingFinish(c.Context, newOutput(c), pa.ping, pa.metrics, exitCode(err), err)
+		}()
+	}
+	defer pa.startWindow()()
 	switch {
 	case c.Bool("recursive"):
 		return runPutTree(c, pa)
@@ -308,6 +328,7 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	out := newOutput(c)
 	worst := 0
 	var last error
@@ -322,8 +343,8 @@ func runPut(c *cli.Context, rules *ruleList) (err error) {
 			if code := exitCode(err); code > worst || errors.Is(err, context.Canceled) {
 				worst, last = code, err
 			}
-			if c.Context.Err() != nil {
-				break
+			if c.Context.Err() != nil || errors.Is(err, s3up.ErrWindowEnded) {
+				break // the files after it wait for the next run
 			}
 		}
 	}

@@ -137,6 +137,10 @@ func (o *output) emit(event string, v any) {
 
 // printError prints the one-line failure report.
 func printError(stdout, stderr io.Writer, asJSON bool, err error, code int) {
+	if we := windowOf(err); we != nil {
+		printWindowStop(stdout, stderr, asJSON, we, code)
+		return
+	}
 	msg := message(err)
 	if asJSON {
 		b, _ := json.Marshal(map[string]any{"event": "error", "message": msg, "exit_code": code})

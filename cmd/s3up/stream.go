@@ -37,6 +37,7 @@ func runPutStream(c *cli.Context, pa *putArgs) error {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	st.R = cancelable(c.Context, st.R)
 	out := newOutput(c)
 	r := out.newPutRenderer(st.Name, pa.bucket, pa.key)

@@ -71,12 +71,13 @@ func runPutTree(c *cli.Context, pa *putArgs) error {
 	if err != nil {
 		return err
 	}
+	defer up.Close()
 	out := newOutput(c)
 	r := out.newTreeRenderer(pa)
 	res, err := up.PutTree(c.Context, pa.tree, func(o *s3up.Options) { o.Listener = r })
 	err = withSignal(c.Context, err)
 	r.finish(res, err)
-	pa.metrics.tree(res)
+	pa.metrics.tree(res, err)
 	if err != nil {
 		return cli.Exit("", exitCode(err))
 	}
@@ -255,7 +256,11 @@ func (r *treeRenderer) finish(res *s3up.TreeResult, err error) {
 	o := r.o
 	if res != nil && (res.Files > 0 || err == nil || errors.Is(err, s3up.ErrPartial)) {
 		o.emit("summary", res)
-		o.result("%s", summaryLine(res))
+		line := summaryLine(res)
+		if errors.Is(err, s3up.ErrWindowEnded) {
+			line = "stopped at its window" + strings.TrimPrefix(line, "done")
+		}
+		o.result("%s", line)
 	}
 	if err != nil {
 		printError(o.stdout, o.stderr, o.json, err, exitCode(err))

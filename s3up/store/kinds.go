@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"github.com/s3up/s3up/s3up/schedule"
 )
 
 // Error kinds the CLI must tell apart. Errors returned by s3up wrap exactly
@@ -35,10 +37,15 @@ var (
 	// directory could not be read, or a deletion was refused), the others
 	// were stored or are unchanged. A rerun retries what failed.
 	ErrPartial = errors.New("some files of the tree were not uploaded")
+	// ErrWindowEnded: the run stopped at the end of its window (a maximum
+	// duration or a stop time): no new part or file started after it, the
+	// state is kept, and a rerun continues. It is schedule.ErrWindowEnded,
+	// so errors.Is matches either name. Not an error to retry at once.
+	ErrWindowEnded = schedule.ErrWindowEnded
 )
 
 // Kinds lists every kind, for code that must find the one an error carries.
-var Kinds = []error{ErrBadInput, ErrAccess, ErrNoBucket, ErrState, ErrBusy, ErrVerify, ErrTransient, ErrStreamFailed, ErrPartial}
+var Kinds = []error{ErrBadInput, ErrAccess, ErrNoBucket, ErrState, ErrBusy, ErrVerify, ErrTransient, ErrStreamFailed, ErrPartial, ErrWindowEnded}
 
 // UploadError carries the recovery data of a failed or interrupted upload.
 // An error whose chain holds an UploadError with a StatePath left resume

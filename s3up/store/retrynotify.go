@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,36 @@ type retryNotifierKey struct{}
 // called on the request's goroutine: it must be quick and must not block.
 func WithRetryNotifier(ctx context.Context, fn func(RetryNotice)) context.Context {
 	return context.WithValue(ctx, retryNotifierKey{}, fn)
+}
+
+type retryStopKey struct{}
+
+type retryStop struct {
+	done  <-chan struct{}
+	cause error
+}
+
+// WithRetryStop returns a context whose requests are not retried once done
+// is closed (the end of an upload window): the failed attempt's error is
+// then the request's, with cause. A wait before a retry ends when done
+// closes. Attempts already under way are not cut; only the next ones are
+// refused, so a retry never starts after what done stands for.
+func WithRetryStop(ctx context.Context, done <-chan struct{}, cause error) context.Context {
+	return context.WithValue(ctx, retryStopKey{}, retryStop{done, cause})
+}
+
+// retryStopped is the error that refuses the next attempt, or nil.
+func retryStopped(ctx context.Context, opErr error) error {
+	st, ok := ctx.Value(retryStopKey{}).(retryStop)
+	if !ok {
+		return nil
+	}
+	select {
+	case <-st.done:
+		return fmt.Errorf("%w (not retried: %w)", opErr, st.cause)
+	default:
+		return nil
+	}
 }
 
 // How a retry becomes a notice. The SDK's retry middleware (aws/retry,
@@ -64,6 +95,9 @@ func countRetries(st *middleware.Stack) error {
 }
 
 func (r notifyingRetryer) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {
+	if err := retryStopped(ctx, opErr); err != nil {
+		return nil, err
+	}
 	release, err := r.RetryerV2.GetRetryToken(ctx, opErr)
 	if err != nil {
 		return release, err
@@ -87,8 +121,12 @@ func (r notifyingRetryer) GetRetryToken(ctx context.Context, opErr error) (func(
 	}
 	t := time.NewTimer(total - withRetryAfter(0, opErr))
 	defer t.Stop()
+	stop, _ := ctx.Value(retryStopKey{}).(retryStop)
 	select {
 	case <-t.C:
+	case <-stop.done:
+		_ = release(opErr)
+		return nil, retryStopped(ctx, opErr)
 	case <-ctx.Done():
 		// The middleware finds the context done before the next attempt
 		// and ends with its error, as after its own sleep.

@@ -171,6 +171,34 @@ func TestRetryCancelledWhileWaiting(t *testing.T) {
 	}
 }
 
+// TestRetryStop: once the stop channel is closed, a failed attempt is not
+// retried: the request ends with its error and the stop's cause, and a
+// wait for a retry ends when the channel closes (a window's end never
+// waits for, nor starts, another attempt).
+func TestRetryStop(t *testing.T) {
+	cause := errors.New("window over")
+	c := cliClient(t, refusingEndpoint(t), 10)
+
+	closed := make(chan struct{})
+	close(closed)
+	var n notices
+	_, err := c.API.CreateMultipartUpload(WithRetryStop(n.ctx(), closed, cause), &s3.CreateMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("k")})
+	if !errors.Is(err, cause) || len(n.got) != 0 {
+		t.Fatalf("err %v after %d retries, want the cause and no retry", err, len(n.got))
+	}
+
+	stop := make(chan struct{})
+	ctx := WithRetryStop(WithRetryNotifier(context.Background(), func(RetryNotice) { close(stop) }), stop, cause)
+	start := time.Now()
+	_, err = c.API.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("k")})
+	if !errors.Is(err, cause) {
+		t.Fatalf("err %v, want the cause", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v after the stop", d)
+	}
+}
+
 // TestRetryerKeepsAdaptiveMode: the notifying retryer wraps the adaptive
 // mode, so throttling answers still slow the whole client down (attempt
 // tokens are the adaptive mode's), with the configured maximum.
