@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
@@ -834,5 +835,55 @@ func TestPutTreeAwkwardNamesDeleteAndRerun(t *testing.T) {
 		if !slices.Contains(got, "p/"+rel) {
 			t.Errorf("p/%s is gone", rel)
 		}
+	}
+}
+
+// TestTreeHeadsGoManyAtOnce (issue 26): with a new state directory (no
+// journal), each file of the same size as its object needs a HeadObject
+// for its stored mtime; they go Concurrency at a time, not one after
+// another. The first Concurrency HEADs wait for each other: one at a time,
+// they would never all arrive.
+func TestTreeHeadsGoManyAtOnce(t *testing.T) {
+	t.Parallel()
+	const conc = 4
+	r := seeded(t)
+	files := map[string][]byte{}
+	for i := range 4 * conc {
+		files[fmt.Sprintf("d/f%02d", i)] = randomBytes(r, 10)
+	}
+	tf := makeTree(t, files)
+	f := newFake()
+	if _, err := testUploader(t, f, Options{Concurrency: conc}).PutTree(t.Context(), Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{})
+	f.SetOnCall(func(ctx context.Context, op string, in any) error {
+		if op != "HeadObject" {
+			return nil
+		}
+		mu.Lock()
+		arrived++
+		if arrived == conc {
+			close(all)
+		}
+		first := arrived <= conc
+		mu.Unlock()
+		if first {
+			select {
+			case <-all:
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("fewer than %d HeadObjects at once", conc)
+			}
+		}
+		return nil
+	})
+	res, err := testUploader(t, f, Options{Concurrency: conc}).PutTree(t.Context(), Tree{Roots: []string{tf.root}, Bucket: testBucket, Prefix: "p/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unchanged != len(files) || f.Calls("HeadObject") != len(files) {
+		t.Fatalf("result %+v, %d HeadObjects", res, f.Calls("HeadObject"))
 	}
 }
