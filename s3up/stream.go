@@ -228,7 +228,9 @@ func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
 		n := f.n + 1
 		size := f.partSize(n)
 		buf := f.data.buffer(size)
-		got, err := io.ReadFull(st.R, buf)
+		req := f.reqFor(n)
+		h := checksum.NewHasher(req)
+		got, err := checksum.ReadFull(st.R, buf, h)
 		buf = buf[:got]
 		switch {
 		case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
@@ -240,7 +242,7 @@ func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
 			f.data.recycle(buf)
 			f.end()
 			if n == 1 && s.uploadID == "" {
-				f.data.put(1, nil, checksum.HashBytes(nil, f.req()), f.req())
+				f.data.put(1, nil, h.Sums(), req)
 				return 0, false, errOnePart
 			}
 			return 0, false, nil
@@ -253,8 +255,7 @@ func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
 			return 0, false, store.WithKind(ErrStreamFailed, store.WithHint(fmt.Errorf("%s does not fit in %d parts (more than %d bytes): its size must be given", st.Name, MaxParts, f.read), store.HintExpectedSize))
 		}
 		f.n = n
-		req := f.req()
-		sums := checksum.HashBytes(buf, req)
+		sums := h.Sums()
 		f.read += int64(got)
 		if last {
 			f.end()
@@ -287,14 +288,14 @@ func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
 	return 0, false, nil
 }
 
-// req is the hashing a stream part gets as it is read: what it is sent
+// reqFor is the hashing stream part n gets as it is read: what it is sent
 // with, and the XXH3-128 a resume recognises it by. While the parts still
 // match a journal written before XXH3 (SHA-256 digests), the SHA-256 too.
-func (f *streamFeed) req() checksum.Request {
+func (f *streamFeed) reqFor(n int32) checksum.Request {
 	r := f.s.partRequest()
 	r.XXH3 = true
 	if f.matching && f.prior != nil {
-		if p, ok := f.prior.Parts[f.n]; ok && digestValue(p.Digest, streamDigestAlg) == "" && digestValue(p.Digest, checksum.SHA256) != "" {
+		if p, ok := f.prior.Parts[n]; ok && digestValue(p.Digest, streamDigestAlg) == "" && digestValue(p.Digest, checksum.SHA256) != "" {
 			r.SHA256 = true
 		}
 	}

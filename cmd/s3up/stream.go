@@ -61,10 +61,21 @@ func stdin(c *cli.Context) io.Reader {
 // cancelable returns a reader of r whose Read returns as soon as ctx ends,
 // even while r blocks (a pipe whose writer is idle, a producer that ignores
 // SIGINT): the library reads a stream in the calling goroutine, so an
-// interrupt is seen when a read returns. r is read in a goroutine of its
-// own, which may stay blocked in r after that until the process exits:
-// standard input and the producer's output are the process's own.
+// interrupt is seen when a read returns.
+//
+// An OS pipe (a producer's output, standard input from a shell pipeline)
+// is read directly, and a read deadline set when ctx ends wakes it: no copy
+// and no goroutine between the pipe and the parts. Anything else (a
+// terminal, a reader of tests) is read in a goroutine of its own, through
+// an io.Pipe, and that goroutine may stay blocked in r until the process
+// exits: standard input and the producer's output are the process's own.
 func cancelable(ctx context.Context, r io.Reader) io.Reader {
+	if f, ok := r.(*os.File); ok {
+		if pf := pollablePipe(f); pf != nil {
+			stop := context.AfterFunc(ctx, func() { pf.SetReadDeadline(time.Now()) })
+			return &deadlineReader{f: pf, ctx: ctx, stop: stop}
+		}
+	}
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := io.Copy(pw, r)
@@ -72,6 +83,22 @@ func cancelable(ctx context.Context, r io.Reader) io.Reader {
 	}()
 	context.AfterFunc(ctx, func() { pw.CloseWithError(context.Cause(ctx)) })
 	return pr
+}
+
+// deadlineReader reads a pollable pipe whose read deadline is set when ctx
+// ends; a read the deadline cut returns ctx's cause.
+type deadlineReader struct {
+	f    *os.File
+	ctx  context.Context
+	stop func() bool
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	n, err := d.f.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && d.ctx.Err() != nil {
+		err = context.Cause(d.ctx)
+	}
+	return n, err
 }
 
 // producer is a command whose output s3up uploads.

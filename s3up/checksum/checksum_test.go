@@ -6,11 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"hash/crc64"
+	"io"
 	"math/rand/v2"
 	"testing"
+	"testing/iotest"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -181,6 +184,44 @@ func TestHashXXH3(t *testing.T) {
 	}
 }
 
+// TestReadFullHashes: ReadFull reads as io.ReadFull does, and its Hasher
+// ends with the digests HashBytes gives of what was read, whatever the
+// pieces the reader returns.
+func TestReadFullHashes(t *testing.T) {
+	data := bytes.Repeat([]byte("s3up stream "), 50000)
+	req := Request{Alg: CRC32C, XXH3: true, MD5: true}
+	for name, mk := range map[string]func([]byte) io.Reader{
+		"whole":      func(b []byte) io.Reader { return bytes.NewReader(b) },
+		"one-byte":   func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
+		"half":       func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) },
+		"data-error": func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) },
+	} {
+		for _, c := range []struct {
+			have, buf int
+			want      error
+		}{{len(data), len(data), nil}, {len(data), 1000, nil}, {100, 1000, io.ErrUnexpectedEOF}, {0, 1000, io.EOF}} {
+			if name == "one-byte" && c.buf > 1000 {
+				continue // slow, and "whole" covers it
+			}
+			buf := make([]byte, c.buf)
+			h := NewHasher(req)
+			n, err := ReadFull(mk(data[:c.have]), buf, h)
+			wantN := min(c.have, c.buf)
+			if n != wantN || err != c.want {
+				t.Fatalf("%s %d of %d: read %d, %v; want %d, %v", name, c.have, c.buf, n, err, wantN, c.want)
+			}
+			got, want := h.Sums(), HashBytes(data[:wantN], req)
+			if got.Checksum != want.Checksum || got.XXH3 != want.XXH3 || !bytes.Equal(got.MD5, want.MD5) || !bytes.Equal(buf[:n], data[:n]) {
+				t.Fatalf("%s %d of %d: sums %+v, want %+v", name, c.have, c.buf, got, want)
+			}
+		}
+	}
+	boom := errors.New("boom")
+	if _, err := ReadFull(iotest.ErrReader(boom), make([]byte, 10), NewHasher(req)); err != boom {
+		t.Fatalf("a reader's error: %v", err)
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, a := range All {
 		if got, err := Parse(string(a)); err != nil || got != a {
@@ -295,4 +336,41 @@ func BenchmarkHashBytes(b *testing.B) {
 			}
 		})
 	}
+}
+
+// chunkReader returns at most 64 KiB a read, as a pipe does.
+type chunkReader struct{ r io.Reader }
+
+func (c chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), 64<<10)]) }
+
+// BenchmarkStreamPart: a 16 MiB stream part read from a pipe-like reader
+// (64 KiB a read) and hashed with its checksum and content digest, after
+// the read (a second pass over the part in memory) or as each piece
+// arrives (ReadFull, while the piece is in the CPU's cache).
+func BenchmarkStreamPart(b *testing.B) {
+	data := make([]byte, 16<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>9)
+	}
+	buf := make([]byte, len(data))
+	req := Request{Alg: CRC32C, XXH3: true}
+	b.Run("read-then-hash", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := io.ReadFull(chunkReader{bytes.NewReader(data)}, buf); err != nil {
+				b.Fatal(err)
+			}
+			HashBytes(buf, req)
+		}
+	})
+	b.Run("hash-as-read", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			h := NewHasher(req)
+			if _, err := ReadFull(chunkReader{bytes.NewReader(data)}, buf, h); err != nil {
+				b.Fatal(err)
+			}
+			h.Sums()
+		}
+	})
 }

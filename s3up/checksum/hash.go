@@ -163,3 +163,42 @@ func HashBytes(b []byte, req Request) Sums {
 
 // onlyReader hides WriterTo/ReaderFrom so io.CopyBuffer uses the pooled buffer.
 type onlyReader struct{ io.Reader }
+
+// Hasher computes a Request's digests of bytes written to it in pieces:
+// hashing each piece as it is read, while it is still in the CPU's cache,
+// costs less than a second pass over a whole part in memory.
+type Hasher struct{ h *hasher }
+
+// NewHasher returns a Hasher of req's digests.
+func NewHasher(req Request) *Hasher { return &Hasher{h: newHasher(req)} }
+
+// Write adds p to every digest; it never fails.
+func (h *Hasher) Write(p []byte) (int, error) { return h.h.Write(p) }
+
+// Sums returns the digests of everything written.
+func (h *Hasher) Sums() Sums { return h.h.sums() }
+
+// ReadFull reads len(buf) bytes from r into buf as io.ReadFull does,
+// writing each piece to h as soon as it is read. It returns the bytes
+// read, and io.EOF only when none were, io.ErrUnexpectedEOF when fewer
+// than len(buf) were.
+func ReadFull(r io.Reader, buf []byte, h *Hasher) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		if k > 0 {
+			h.Write(buf[n : n+k])
+			n += k
+		}
+		if err != nil {
+			switch {
+			case n == len(buf):
+				return n, nil
+			case err == io.EOF && n > 0:
+				return n, io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+	}
+	return n, nil
+}
