@@ -7,35 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"testing"
-	"time"
-)
 
-// heapPeak samples the heap (live and not yet collected objects: what the
-// process's RSS follows) until stop, and returns its highest value.
-func heapPeak() (stop func() uint64) {
-	runtime.GC()
-	quit, done := make(chan struct{}), make(chan uint64)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var peak uint64
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-quit:
-				done <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 { close(quit); return <-done }
-}
+	"github.com/s3up/s3up/internal/heapwatch"
+)
 
 // benchKey is the key of file i of a tree laid out as the tree benchmark
 // lays it out (50 files a directory, 5 directories a group): increasing
@@ -83,7 +59,7 @@ func BenchmarkSorter(b *testing.B) {
 			var peak uint64
 			var st SortStats
 			for b.Loop() {
-				stop := heapPeak()
+				stop := heapwatch.Peak()
 				s := NewSorter(dir, 0)
 				var key []byte
 				for i := range n {
@@ -162,7 +138,7 @@ func BenchmarkTreeJournal1M(b *testing.B) {
 		var peak uint64
 		for b.Loop() {
 			os.Remove(pathsOf(path).sorted())
-			stop := heapPeak()
+			stop := heapwatch.Peak()
 			put(b, path)
 			peak = max(peak, stop())
 		}
@@ -172,7 +148,7 @@ func BenchmarkTreeJournal1M(b *testing.B) {
 		b.ReportAllocs()
 		var peak uint64
 		for b.Loop() {
-			stop := heapPeak()
+			stop := heapwatch.Peak()
 			count(b, OpenTreeReader(path, dest, TreeOptions{}))
 			peak = max(peak, stop())
 		}
@@ -186,7 +162,7 @@ func BenchmarkTreeJournal1M(b *testing.B) {
 		var peak uint64
 		var key []byte
 		for b.Loop() {
-			stop := heapPeak()
+			stop := heapwatch.Peak()
 			j, err := OpenTree(path, dest)
 			if err != nil {
 				b.Fatal(err)
@@ -218,7 +194,7 @@ func BenchmarkTreeJournal1M(b *testing.B) {
 		b.ReportAllocs()
 		var peak uint64
 		for b.Loop() {
-			stop := heapPeak()
+			stop := heapwatch.Peak()
 			count(b, OpenTreeReader(v1, dest, TreeOptions{}))
 			peak = max(peak, stop())
 		}
@@ -228,7 +204,7 @@ func BenchmarkTreeJournal1M(b *testing.B) {
 		b.ReportAllocs()
 		var peak uint64
 		for b.Loop() {
-			stop := heapPeak()
+			stop := heapwatch.Peak()
 			m, err := ReadTree(v1, dest)
 			if err != nil || len(m) != n {
 				b.Fatalf("%d records, %v", len(m), err)

@@ -4,35 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"testing"
-	"time"
-)
 
-// heapPeak samples the heap (live and not yet collected objects: what the
-// process's RSS follows) until stop, and returns its highest value.
-func heapPeak() (stop func() uint64) {
-	runtime.GC()
-	quit, done := make(chan struct{}), make(chan uint64)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var peak uint64
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-quit:
-				done <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 { close(quit); return <-done }
-}
+	"github.com/s3up/s3up/internal/heapwatch"
+)
 
 // writeBenchTree creates n one-byte files, 50 to a directory, 5
 // directories to a group, as bench/internal/benchdata lays trees out.
@@ -70,7 +45,7 @@ func BenchmarkPutTreeMemory(b *testing.B) {
 			t := Tree{Roots: []string{dir}, Bucket: testBucket, Prefix: "p/", DryRun: true}
 			var peak uint64
 			for b.Loop() {
-				stop := heapPeak()
+				stop := heapwatch.Peak()
 				res, err := u.PutTree(b.Context(), t)
 				p := stop()
 				if err != nil {

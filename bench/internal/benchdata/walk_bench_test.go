@@ -5,37 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"testing"
-	"time"
 
 	"github.com/s3up/s3up/s3up/tree"
-)
 
-// heapPeak samples the heap (live and not yet collected objects: what the
-// process's RSS follows) until stop, and returns its highest value.
-func heapPeak() (stop func() uint64) {
-	runtime.GC()
-	quit, done := make(chan struct{}), make(chan uint64)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var peak uint64
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-quit:
-				done <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 { close(quit); return <-done }
-}
+	"github.com/s3up/s3up/internal/heapwatch"
+)
 
 // BenchmarkOrderedWalk walks trees of empty files laid out as the tree
 // benchmark's (50 files a directory, 5 directories a group) in key order.
@@ -51,7 +26,7 @@ func BenchmarkOrderedWalk(b *testing.B) {
 			b.ReportAllocs()
 			var peak uint64
 			for b.Loop() {
-				stop := heapPeak()
+				stop := heapwatch.Peak()
 				count := 0
 				for _, err := range tree.Files(context.Background(), []string{dir}, tree.Options{}, tree.Visitor{}) {
 					if err != nil {
@@ -94,7 +69,7 @@ func BenchmarkWalkFlatDirectory(b *testing.B) {
 			b.ReportAllocs()
 			var peak uint64
 			for b.Loop() {
-				stop := heapPeak()
+				stop := heapwatch.Peak()
 				count := 0
 				for _, err := range tree.Files(context.Background(), []string{dir}, c.o, tree.Visitor{}) {
 					if err != nil {

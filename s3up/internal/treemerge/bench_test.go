@@ -3,39 +3,14 @@ package treemerge
 import (
 	"fmt"
 	"iter"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/tree"
-)
 
-// heapPeak samples the heap (live and not yet collected objects: what the
-// process's RSS follows) until stop, and returns its highest value.
-func heapPeak() (stop func() uint64) {
-	runtime.GC()
-	quit, done := make(chan struct{}), make(chan uint64)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var peak uint64
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-quit:
-				done <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 { close(quit); return <-done }
-}
+	"github.com/s3up/s3up/internal/heapwatch"
+)
 
 // rel is file i's path in a tree laid out as the tree benchmark's,
 // increasing with i, after prefix; one allocation, so that the benchmark
@@ -103,7 +78,7 @@ func BenchmarkMerge(b *testing.B) {
 				b.ReportAllocs()
 				var peak uint64
 				for b.Loop() {
-					stop := heapPeak()
+					stop := heapwatch.Peak()
 					var o iter.Seq2[Object, error]
 					var r iter.Seq[resume.TreeRecord]
 					if c.o != nil {
@@ -144,7 +119,7 @@ func BenchmarkSortObjects(b *testing.B) {
 	b.ReportAllocs()
 	var peak uint64
 	for b.Loop() {
-		stop := heapPeak()
+		stop := heapwatch.Peak()
 		so, err := SortObjects(listing, dir, 0)
 		if err != nil {
 			b.Fatal(err)
