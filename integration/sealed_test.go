@@ -121,6 +121,32 @@ func TestSealedFileKilledAndResumed(t *testing.T) {
 	})
 }
 
+// TestSealedStatusAndAbort: status and abort work on a sealed upload,
+// and abort leaves no journal, so no key material.
+func TestSealedStatusAndAbort(t *testing.T) {
+	s3test.ForEach(t, func(t *testing.T, srv *s3test.Server) {
+		_, rec := ageKey(t)
+		bucket := srv.NewBucket(t)
+		src := filepath.Join(t.TempDir(), "big")
+		writeRandomFile(t, src, 16<<20, s3test.Seed(t))
+		dst := "s3://" + bucket + "/big.age"
+		interruptAfter(t, srv.Env(), 1, "--part-size", "5MiB", "--encrypt-to", rec, src, dst)
+		res := s3upRun(t, srv, "status", "--json", src, dst)
+		if res.ExitCode != 0 || strings.Contains(res.Stdout, "source_changed") || strings.Contains(res.Stdout, "age-seal-key") {
+			t.Fatalf("status: %s", res)
+		}
+		if res := s3upRun(t, srv, "abort", src, dst); res.ExitCode != 0 {
+			t.Fatalf("abort: %s", res)
+		}
+		if left := sidecars(t, srv, src); len(left) != 0 {
+			t.Fatalf("journal left after abort: %v", left)
+		}
+		if ups := srv.IncompleteUploads(t, bucket, "big.age"); len(ups) != 0 {
+			t.Fatalf("uploads left: %v", ups)
+		}
+	})
+}
+
 func TestSealedTreeAndStream(t *testing.T) {
 	s3test.ForEach(t, func(t *testing.T, srv *s3test.Server) {
 		key, rec := ageKey(t)

@@ -388,11 +388,21 @@ func TestSealedTree(t *testing.T) {
 		t.Fatalf("objects %q", keys)
 	}
 
+	// Unchanged: nothing sent, also when asked to compare content, which
+	// sealed objects cannot give.
 	f.ResetCounters()
-	res, err = u.PutTree(t.Context(), spec)
+	ev := &events{}
+	u.opts.Listener = ev
+	compare := spec
+	compare.ChecksumCompare = true
+	res, err = u.PutTree(t.Context(), compare)
 	if err != nil || res.Unchanged != len(files) || f.BytesReceived() != 0 || res.Deleted != 0 {
 		t.Fatalf("unchanged rerun: %+v %v, %d bytes", res, err, f.BytesReceived())
 	}
+	if w := warnings(ev); !slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, "cannot compare sealed content") }) {
+		t.Fatalf("no warning about the content comparison: %q", w)
+	}
+	u.opts.Listener = nil
 
 	// A new mtime sends the file again; a file removed goes with --delete.
 	os.Chtimes(tf.path("a0"), time.Now(), time.Now().Add(-time.Hour))
