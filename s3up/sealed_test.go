@@ -95,9 +95,12 @@ func TestSealedSeveralRecipientsEachDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFake()
-	u := testUploader(t, f, Options{Seal: z})
+	u := testUploader(t, f, Options{Seal: z, Object: ObjectOptions{ContentType: "application/x-age"}})
 	data := randomBytes(seeded(t), 2*testPart+3)
 	mustPut(t, u, newMemSource(data), "k")
+	if o, _ := f.Object(testBucket, "k"); o.ContentType != "application/x-age" {
+		t.Fatalf("content type %q, want the one set", o.ContentType)
+	}
 	for _, id := range []*age.X25519Identity{a, b} {
 		if !bytes.Equal(openSealed(t, f, "k", id), data) {
 			t.Fatal("a recipient does not get the source back")
