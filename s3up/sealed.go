@@ -2,9 +2,12 @@ package s3up
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -138,7 +141,8 @@ func (z *Seal) fingerprint(plain string) string { return plain + sealMark + z.id
 // sealedObject is what a sealed session knows of its object.
 type sealedObject struct {
 	key   *seal.Key
-	plain int64 // the plaintext's size; -1 for a stream of unknown size
+	plain int64       // the plaintext's size; -1 for a stream of unknown size
+	src   io.ReaderAt // a file's plaintext
 }
 
 // sealWith makes the session upload the sealed object of its source. st
@@ -194,7 +198,8 @@ func (s *session) sealWith(st *resume.State) error {
 	s.typeName = "sealed"
 	if stream {
 		o := s.src.(*streamOrigin)
-		o.st.R = key.NewReader(o.st.R)
+		o.sealed = key.NewReader(o.st.R)
+		o.st.R = o.sealed
 		if plain >= 0 {
 			o.st.Size, o.st.SizeKnown = key.CiphertextSize(plain), true
 		}
@@ -202,7 +207,45 @@ func (s *session) sealWith(st *resume.State) error {
 	}
 	s.id.Size = key.CiphertextSize(plain)
 	s.res.Size = s.id.Size
+	s.sealed.src = s.ra
 	s.ra = key.NewReaderAt(s.ra, plain)
+	return nil
+}
+
+// errRekey: a sealed resume found the source's bytes differ from what the
+// interrupted upload sent under its key (the file was edited in place with
+// its identity unchanged).
+var errRekey = errors.New("the source differs from what was sealed under the journal's key")
+
+// rekey starts a sealed upload over under a new key, when sending the
+// parts that changed under the journal's key would seal other plaintext
+// with the same file key and nonce (the store would see both). The
+// journal, with the old key, goes first; the old upload is aborted.
+func (s *session) rekey(ctx context.Context, d decision, path string) error {
+	k, err := seal.NewKey(s.opts.Seal.recipients...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	if k.CiphertextSize(s.sealed.plain) != s.id.Size {
+		return store.WithHint(fmt.Errorf("%w: %s changed since the sealed upload started, and sealing it again changes its size: start over", ErrState, s.res.Source), store.HintFresh)
+	}
+	old := s.uploadID
+	if err := s.sc.Remove(); err != nil {
+		return fmt.Errorf("%w: remove resume state %s: %w", ErrState, path, err)
+	}
+	sc, err := lockJournal(path, s.res.Source, s.dest)
+	if err != nil {
+		return err
+	}
+	s.sc = sc
+	s.abortOld(ctx, old, "the source changed since it was sealed: sealed again under a new key")
+	s.sealed.key = k
+	s.ra = k.NewReaderAt(s.sealed.src, s.sealed.plain)
+	s.data = fileParts{src: s.ra, plan: d.plan}
+	s.reason = "the source changed since it was sealed: sealed again under a new key, never the same key on other bytes"
+	s.newUpload(s.w.alg)
+	s.feed = newListFeed(allParts(d.plan.Count), d.plan.Count)
+	s.ev.plan(s.id.Size, d.plan.Count, 0, 0)
 	return nil
 }
 

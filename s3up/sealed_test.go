@@ -421,3 +421,63 @@ func TestSealedTree(t *testing.T) {
 		t.Fatal("an object was deleted that a file still names")
 	}
 }
+
+// TestSealedEditedInPlaceIsRekeyed: a file edited in place with its
+// identity unchanged is never sealed again under the journal's key (the
+// store would see two plaintexts under one key and nonce): the upload
+// starts over under a new key, and decrypts to the file as it is now.
+func TestSealedEditedInPlaceIsRekeyed(t *testing.T) {
+	t.Parallel()
+	id, z := newIdentity(t)
+	data := randomBytes(seeded(t), 5*testPart)
+	f := newFake()
+	u := testUploader(t, f, Options{Concurrency: 1, Seal: z})
+	src := newMemSource(data)
+	failPart(f, 3, s3fake.APIError("UploadPart", 503, "ServiceUnavailable", "later"))
+	if _, err := u.putSrc(context.Background(), src, testBucket, "k"); err == nil {
+		t.Fatal("first run succeeded")
+	}
+	old := journalSecret(t, u, "k")
+	f.SetOnCall(nil)
+	src.edit(testPart/2, []byte("rewritten inside part 1, identity unchanged"))
+	ev := &events{}
+	u.opts.Listener = ev
+	res := mustPut(t, u, src, "k")
+	if res.Resumed || res.PartsKept != 0 {
+		t.Fatalf("resumed under the old key: %+v", res)
+	}
+	if st, ok := find[Started](ev); !ok || !strings.Contains(st.Reason, "new key") {
+		t.Fatalf("started %+v", st)
+	}
+	if !bytes.Equal(openSealed(t, f, "k", id), src.bytes()) {
+		t.Fatal("the object does not decrypt to the edited file")
+	}
+	assertClean(t, f, u)
+	// The object's header is not the one of the old key.
+	k, err := seal.ImportSecret(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := f.Object(testBucket, "k"); bytes.HasPrefix(o.Data, k.Header()) {
+		t.Fatal("the object was sealed under the old key")
+	}
+}
+
+// TestSealedStreamExpectedSize: a sealed stream of another size than
+// expected is never completed, and the error gives the plaintext's sizes.
+func TestSealedStreamExpectedSize(t *testing.T) {
+	t.Parallel()
+	_, z := newIdentity(t)
+	f := newFake()
+	u := testUploader(t, f, Options{Seal: z})
+	st := testStream(randomBytes(seeded(t), 3*testPart))
+	st.Size, st.SizeKnown = 3*testPart+1, true
+	_, err := u.PutStream(context.Background(), st, testBucket, "s")
+	if !errors.Is(err, ErrStreamFailed) || !strings.Contains(err.Error(), fmt.Sprintf("ended after %d bytes, not the expected %d", 3*testPart, 3*testPart+1)) {
+		t.Fatalf("err %v", err)
+	}
+	if _, ok := f.Object(testBucket, "s"); ok {
+		t.Fatal("an object was stored")
+	}
+	assertClean(t, f, u)
+}

@@ -192,6 +192,9 @@ func (s *session) begin(ctx context.Context, d decision, path string) error {
 		return nil
 	}
 	toSend, err := s.resume(ctx, d)
+	if errors.Is(err, errRekey) {
+		return s.rekey(ctx, d, path)
+	}
 	if err != nil {
 		return err
 	}
@@ -508,6 +511,12 @@ func (s *session) resume(ctx context.Context, d decision) ([]int32, error) {
 		}
 		keep = slices.DeleteFunc(keep, func(p resume.Part) bool { return slices.Contains(changed, p.Number) })
 		send = append(send, changed...)
+		if s.sealed != nil && len(changed) > 0 {
+			return nil, errRekey
+		}
+	}
+	if s.sealed != nil && len(rejected) > 0 {
+		return nil, errRekey
 	}
 	for _, p := range append(keep, adopted...) {
 		s.parts[p.Number] = p
