@@ -51,6 +51,7 @@ s3up put [options] -r DIR... s3://BUCKET/PREFIX/`,
   pg_dump db | gzip | s3up put - s3://backups/db.sql.gz
   s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .
   s3up put -r --exclude '*.tmp' --exclude 'cache/' /srv/data s3://backups/srv/
+  s3up put --encrypt-to age1... db.dump s3://backups/db.dump.age   (restore: age -d -i key.txt)
 
 Rerun the same command after an interruption: s3up asks the server which
 parts it holds, checks them against its journal in the state directory, and
