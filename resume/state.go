@@ -59,6 +59,12 @@ type Header struct {
 	ChecksumAlgorithm string            `json:"checksum,omitempty"`
 	ObjectOptions     map[string]string `json:"object_options,omitempty"` // content-type, metadata, storage class... fixed at CreateMultipartUpload
 	CreatedAt         time.Time         `json:"created_at"`
+	// Sealed is the key material of a sealed (age-encrypted) upload, as
+	// seal.Key.ExportSecret writes it: the file key and payload nonce, with
+	// which a rerun re-encrypts exactly the bytes the server holds. It is a
+	// secret: the journal is mode 0600 and goes when the upload completes or
+	// is aborted; nothing prints it.
+	Sealed string `json:"sealed,omitempty"`
 }
 
 // State is a loaded sidecar: the header and the parts recorded as finished.

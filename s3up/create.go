@@ -56,6 +56,9 @@ func (s *session) create(ctx context.Context) error {
 		PartSize: s.plan.PartSize, PartCount: s.plan.Count, Stream: s.data.inMemory(), ChecksumAlgorithm: string(s.w.alg),
 		ObjectOptions: s.opts.Object.Record(), CreatedAt: time.Now().UTC(),
 	}
+	if s.sealed != nil {
+		h.Sealed = s.sealed.key.ExportSecret()
+	}
 	if err := s.sc.Create(h); err != nil {
 		// Without state the upload could never be resumed; abort it.
 		s.abortOld(ctx, id, "resume state could not be written")

@@ -133,6 +133,30 @@
 // Concurrency, BandwidthLimit and StateDir, belong to the Uploader, not to
 // one call; Close releases the timetable's timer.
 //
+// # Sealed uploads
+//
+// Options.Seal (ParseSeal, NewSeal) encrypts to age recipients: the object
+// is a standard age file (package seal) that `age -d -i KEY` decrypts with
+// no s3up installed. A file's parts are ranges of its ciphertext, read
+// through a seal.ReaderAt over the file, so the plan, the part checksums,
+// the resume and the verification work on the ciphertext as on any
+// object. The file key and payload nonce are drawn once per upload and kept
+// in its journal (resume.Header.Sealed; mode 0600, removed with the journal
+// when the upload completes or is aborted, never in an event, a result or
+// an error): a rerun re-encrypts only the parts it sends and produces the
+// bytes the server holds for the others. The key is taken again only for
+// the very same source (identity unchanged) sealed to the same recipients;
+// otherwise the upload starts over with a new key, so a file key and nonce
+// never seal two plaintexts. A file smaller than one part is one PutObject
+// under a key of its own, journalled nowhere. A sealed stream is encrypted
+// as it is read, and a rerun starts over (no resume by content: a producer
+// run again may write other bytes). In a tree every file goes to its key +
+// SealedSuffix (".age"), and the tree's sizes are the age files'. The
+// object carries EncryptionKey ("age") and PlaintextSizeKey as metadata,
+// with MTimeKey, and is application/octet-stream unless a Content-Type is
+// set. A content comparison (ChecksumCompare) cannot compare sealed
+// content: it falls back to the plaintext's size and modification time.
+//
 // # Packages
 //
 //	store     the S3API interface, the client, the one table of store answers, quirks, listings

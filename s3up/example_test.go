@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/s3up/s3up/s3up"
 	"github.com/s3up/s3up/s3up/s3fake"
 	"github.com/s3up/s3up/s3up/store"
@@ -156,4 +158,35 @@ func ExampleNew() {
 	// Output:
 	// blob 2 parts, verified by: size, CRC32C checksum
 	// requests: 1 create, 2 parts, 1 complete
+}
+
+// A sealed upload: the object is an age file of the source, which the age
+// tool (or filippo.io/age) decrypts with the identity alone.
+func ExampleParseSeal() {
+	f, c, opts, done := exampleStore()
+	defer done()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts.Seal, _, err = s3up.ParseSeal([]string{id.Recipient().String()}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := s3up.NewUploader(c, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("nightly dump\n"), 20000)
+	if _, err := u.PutReaderAt(context.Background(), bytes.NewReader(data), int64(len(data)), s3up.Identity{Name: "dump"}, "backups", "dump.age"); err != nil {
+		log.Fatal(err)
+	}
+	obj, _ := f.Object("backups", "dump.age")
+	r, err := age.Decrypt(bytes.NewReader(obj.Data), id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	plain, _ := io.ReadAll(r)
+	fmt.Println(obj.Metadata[s3up.EncryptionKey], bytes.Equal(plain, data))
+	// Output: age true
 }

@@ -90,6 +90,9 @@ type Options struct {
 	Grace time.Duration
 	// Object holds object attributes fixed when the upload is created.
 	Object ObjectOptions
+	// Seal, if not nil, encrypts what is uploaded to age recipients: the
+	// object is a standard age file (see Seal).
+	Seal *Seal
 	// Listener receives progress and events (nil → none).
 	Listener Listener
 }

@@ -57,6 +57,9 @@ type session struct {
 	profile     store.Profile // what is known about this store
 	nativeCRC64 atomic.Bool   // the store reports a CRC-64/ECMA of each part: compute ours
 	md5Fallback bool          // the store refused this run's checksums: Content-MD5
+
+	sealed      *sealedObject // Options.Seal: the object is the source's age file (sealed.go)
+	sealRestart bool          // a sealed stream with a journal: its upload starts over
 }
 
 func (s *session) client() store.S3API { return s.u.client.API }
@@ -70,6 +73,11 @@ func (s *session) client() store.S3API { return s.u.client.API }
 // is one PutObject (single.go).
 func (s *session) run(ctx context.Context) error {
 	if !s.data.inMemory() && s.id.Size < s.opts.threshold() {
+		// Sealed, a small file goes whole with a key of its own: no
+		// journal keeps it.
+		if err := s.sealWith(nil); err != nil {
+			return err
+		}
 		return s.putSingle(ctx)
 	}
 	path, err := s.lockState(ctx)
@@ -77,6 +85,12 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 	defer s.release()
+	if s.opts.Seal != nil {
+		st, _ := s.sc.Load() // decide reports a journal that does not load
+		if err := s.sealWith(st); err != nil {
+			return err
+		}
+	}
 	if !s.data.inMemory() && !exists(path) {
 		if same, err := s.skipUnchanged(ctx); same || err != nil {
 			return err
@@ -96,6 +110,9 @@ func (s *session) run(ctx context.Context) error {
 		s.finishedElsewhere(d)
 		return s.removeState()
 	case stepFresh:
+		if s.sealRestart && !s.opts.Fresh {
+			d.reason = "a sealed stream is not resumed: it is uploaded again from its start"
+		}
 		if d.abort != "" {
 			s.abortOld(ctx, d.abort, d.reason)
 		}
@@ -175,6 +192,9 @@ func (s *session) begin(ctx context.Context, d decision, path string) error {
 		return nil
 	}
 	toSend, err := s.resume(ctx, d)
+	if errors.Is(err, errRekey) {
+		return s.rekey(ctx, d, path)
+	}
 	if err != nil {
 		return err
 	}
@@ -200,7 +220,7 @@ func (s *session) skipUnchanged(ctx context.Context) (bool, error) {
 		return false, nil
 	case err != nil || head == nil:
 		return false, err
-	case head.size != s.id.Size:
+	case s.sealed == nil && head.size != s.id.Size:
 		return false, nil
 	}
 	if why := s.untrusted(head.etag); why != "" {
@@ -208,7 +228,17 @@ func (s *session) skipUnchanged(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	by := "size and modification time"
-	if s.opts.ChecksumCompare {
+	if s.sealed != nil {
+		// The object is ciphertext under a key of its own: only what s3up
+		// stored about the plaintext can say it is this file.
+		if s.opts.ChecksumCompare {
+			s.ev.emit(Warning{Message: "a content comparison (ChecksumCompare) cannot compare sealed content: comparing the plaintext's size and modification time"})
+		}
+		if !s.sealedUnchanged(func(k string) string { return metadataValue(head.raw, k) }) {
+			return false, nil
+		}
+		by = "plaintext size and modification time"
+	} else if s.opts.ChecksumCompare {
 		_, c, err := s.sameContent(ctx)
 		if err != nil || c.verdict != contentSame {
 			return false, err
@@ -219,7 +249,7 @@ func (s *session) skipUnchanged(ctx context.Context) (bool, error) {
 	}
 	r := s.res
 	r.Unchanged, r.ETag, r.Size = true, head.etag, head.size
-	if s.opts.ChecksumCompare {
+	if s.opts.ChecksumCompare && s.sealed == nil {
 		r.Verified = by // what the content comparison compared
 	}
 	s.ev.emit(Unchanged{Size: head.size, ETag: head.etag, By: by})
@@ -334,7 +364,7 @@ func (s *session) removeState() error { return s.sc.Remove() }
 // decide gathers the facts decide asks for, in order, and returns its
 // final decision.
 func (s *session) decide(ctx context.Context) (decision, error) {
-	f := facts{fresh: s.opts.Fresh, src: s.id, dest: s.dest, options: s.opts.Object.Record()}
+	f := facts{fresh: s.opts.Fresh || s.sealRestart, src: s.id, dest: s.dest, options: s.opts.Object.Record()}
 	st, err := s.sc.Load()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -481,6 +511,12 @@ func (s *session) resume(ctx context.Context, d decision) ([]int32, error) {
 		}
 		keep = slices.DeleteFunc(keep, func(p resume.Part) bool { return slices.Contains(changed, p.Number) })
 		send = append(send, changed...)
+		if s.sealed != nil && len(changed) > 0 {
+			return nil, errRekey
+		}
+	}
+	if s.sealed != nil && len(rejected) > 0 {
+		return nil, errRekey
 	}
 	for _, p := range append(keep, adopted...) {
 		s.parts[p.Number] = p

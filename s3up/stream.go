@@ -16,6 +16,7 @@ import (
 
 	"github.com/s3up/s3up/resume"
 	"github.com/s3up/s3up/s3up/checksum"
+	"github.com/s3up/s3up/s3up/seal"
 	"github.com/s3up/s3up/s3up/store"
 )
 
@@ -115,6 +116,7 @@ func (u *Uploader) PutStream(ctx context.Context, st Stream, bucket, key string,
 type streamOrigin struct {
 	st      Stream
 	s       *session
+	sealed  *seal.Reader // st.R seals the stream given (Options.Seal)
 	checked bool
 	bad     error
 }
@@ -134,6 +136,10 @@ func (o *streamOrigin) Check() error {
 		o.bad = o.st.Wait()
 	}
 	if size, want := o.s.id.Size, o.st.expected(); o.bad == nil && want >= 0 && size != want {
+		if o.sealed != nil {
+			// The sizes the user knows are the plaintext's.
+			size, want = o.sealed.PlaintextSize(), o.s.sealed.plain
+		}
 		o.bad = store.WithHint(fmt.Errorf("%s ended after %d bytes, not the expected %d", o.st.Name, size, want), store.HintExpectedSize)
 	}
 	if o.bad != nil {

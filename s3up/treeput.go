@@ -173,6 +173,9 @@ type treeRun struct {
 	dest resume.Destination // Key: the prefix
 	jour *resume.TreeJournal
 	tmp  string // where sorts spill
+	// sealHeader is, for a sealed tree (Options.Seal), the size of the age
+	// header for its recipients; 0 otherwise.
+	sealHeader int64
 
 	listing  *treemerge.SortedObjects // the bucket under the prefix, in key order
 	problems map[string]bool          // paths the counting walk could not read
@@ -237,6 +240,9 @@ func (u *Uploader) PutTree(ctx context.Context, t Tree, opts ...func(*Options)) 
 func (r *treeRun) run(ctx context.Context) error {
 	dir, _, err := r.u.state()
 	if err != nil {
+		return err
+	}
+	if err := r.sealTree(); err != nil {
 		return err
 	}
 	r.tmp = filepath.Join(dir, "tmp")
@@ -475,7 +481,7 @@ func (r *treeRun) count(ctx context.Context) error {
 		},
 		Excluded: func(string, bool) { r.res.Excluded++ },
 	}
-	for f, err := range tree.Files(ctx, r.t.Roots, r.walkOptions(), v) {
+	for f, err := range r.files(ctx, v) {
 		if err != nil {
 			return r.walkError(err)
 		}
@@ -534,7 +540,7 @@ func (r *treeRun) transfer(ctx context.Context, stop context.CancelCauseFunc, re
 		}
 	}}
 	files, bytes := 0, int64(0)
-	walk := tree.Files(ctx, r.t.Roots, r.walkOptions(), v)
+	walk := r.files(ctx, v)
 	for e, err := range treemerge.Merge(r.t.Prefix, walk, r.listing.All(), records.All()) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -701,7 +707,7 @@ func (r *treeRun) upload(ctx context.Context, f treeFile, child *emitter) (*Resu
 		return nil, err
 	}
 	id := src.Identity()
-	r.record(f.key, id.Size, id.ModTime, res.ETag)
+	r.record(f.key, res.Size, id.ModTime, res.ETag)
 	return res, nil
 }
 

@@ -236,6 +236,7 @@ var hintText = map[store.Hint]string{
 	store.HintAbortAll:        "pass --state-dir if the upload used one, or --all to abort them all",
 	store.HintGC:              "run s3up gc s3://BUCKET to remove forgotten uploads",
 	store.HintDeleteEmpty:     "--delete with an empty tree would remove every object under the prefix: check the source path",
+	store.HintRecipients:      "check --encrypt-to (age1…, ssh-ed25519 or ssh-rsa public keys, as age -r takes them) and --encrypt-to-file (a file as age -R reads it)",
 }
 
 // hintsText is what err's hints say to do, with the CLI's flags.

@@ -26,6 +26,7 @@ const (
 	catObject     = "Object attributes (fixed when the upload starts)"
 	catOutput     = "Output"
 	catResume     = "Resume"
+	catSealed     = "Sealed backups (age encryption)"
 	catStreams    = "Streams (- or --stdin-from-command)"
 	catTransfer   = "Transfer"
 	catTrees      = "Trees (-r)"
@@ -50,6 +51,7 @@ s3up put [options] -r DIR... s3://BUCKET/PREFIX/`,
   pg_dump db | gzip | s3up put - s3://backups/db.sql.gz
   s3up put --stdin-from-command s3://backups/srv.tar -- tar -C /srv --sort=name -c .
   s3up put -r --exclude '*.tmp' --exclude 'cache/' /srv/data s3://backups/srv/
+  s3up put --encrypt-to age1... db.dump s3://backups/db.dump.age   (restore: age -d -i key.txt)
 
 Rerun the same command after an interruption: s3up asks the server which
 parts it holds, checks them against its journal in the state directory, and
@@ -85,6 +87,8 @@ the others (exit code 4). More in README.md.
 			&cli.StringFlag{Name: "retention-mode", Category: catObject, Usage: "Object Lock retention, GOVERNANCE or COMPLIANCE (with --retain-until)"},
 			&cli.StringFlag{Name: "retain-until", Category: catObject, Usage: "Object Lock date (2027-01-31, RFC 3339) or duration (30d, 36h)"},
 			&cli.BoolFlag{Name: "legal-hold", Category: catObject, DisableDefaultText: true, Usage: "put an Object Lock legal hold on the object"},
+			&cli.StringSliceFlag{Name: "encrypt-to", Category: catSealed, Usage: "seal the upload to this age recipient (age1…, ssh-ed25519, ssh-rsa; repeatable): the object is an age file, restored with age -d -i KEY"},
+			&cli.StringSliceFlag{Name: "encrypt-to-file", Category: catSealed, Usage: "seal the upload to the recipients in this file, as age -R reads it (repeatable)"},
 		),
 		Action: func(c *cli.Context) error { return runPut(c, rules) },
 	}
@@ -230,11 +234,36 @@ func parsePut(c *cli.Context, rules *ruleList) (*putArgs, error) {
 			return nil, usagef("--metadata %s: a tree run stores each file's modification time there itself", k)
 		}
 	}
+	if err := parseSeal(c, o); err != nil {
+		return nil, err
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	pa.metrics = newMetricsFile(c.String("metrics-file"), dst)
 	return pa, nil
+}
+
+// parseSeal reads --encrypt-to and --encrypt-to-file: a recipient that
+// does not parse, or a file that cannot be read, is bad input before
+// anything is sent.
+func parseSeal(c *cli.Context, o *s3up.Options) error {
+	values, files := c.StringSlice("encrypt-to"), c.StringSlice("encrypt-to-file")
+	if len(values) == 0 && len(files) == 0 {
+		if c.IsSet("encrypt-to") || c.IsSet("encrypt-to-file") {
+			return usagef("--encrypt-to and --encrypt-to-file need a recipient")
+		}
+		return nil
+	}
+	z, skipped, err := s3up.ParseSeal(values, files)
+	if err != nil {
+		return err
+	}
+	for _, sk := range skipped {
+		newOutput(c).warn(sk.String())
+	}
+	o.Seal = z
+	return nil
 }
 
 // parseTree reads the flags of put --recursive, and refuses them without it.

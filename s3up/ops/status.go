@@ -194,7 +194,7 @@ func Status(ctx context.Context, c *store.Client, source, bucket, key, stateDir 
 		case srcErr != nil:
 			r.SourceChanged = srcErr.Error()
 		default:
-			if d := st.Source.Diff(src); len(d) > 0 {
+			if d := st.Source.Diff(s3up.SealedIdentity(st, src)); len(d) > 0 {
 				r.SourceChanged = strings.Join(d, ", ")
 			}
 		}

@@ -50,6 +50,9 @@ const (
 	// HintDeleteEmpty: deleting what a tree lacks, asked of a tree with no
 	// files, would delete everything under the prefix.
 	HintDeleteEmpty
+	// HintRecipients: the age recipients an upload is sealed to
+	// (s3up.ParseSeal).
+	HintRecipients
 )
 
 // hinted attaches hints to an error without changing its message.
