@@ -140,7 +140,7 @@ func TestExitCodesDocumented(t *testing.T) {
 // TestEveryHintHasText: every hint the library can attach is said in the
 // CLI's terms, on errors and warnings alike.
 func TestEveryHintHasText(t *testing.T) {
-	for h := store.HintFresh; h <= store.HintDeleteEmpty; h++ {
+	for _, h := range store.AllHints() {
 		if hintText[h] == "" {
 			t.Errorf("hint %d has no text", h)
 		}

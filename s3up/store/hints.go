@@ -53,7 +53,19 @@ const (
 	// HintRecipients: the age recipients an upload is sealed to
 	// (s3up.ParseSeal).
 	HintRecipients
+
+	// hintEnd follows the last hint (tests range over them all).
+	hintEnd
 )
+
+// AllHints lists every hint, in order (for tests that each one is said).
+func AllHints() []Hint {
+	var hs []Hint
+	for h := HintFresh; h < hintEnd; h++ {
+		hs = append(hs, h)
+	}
+	return hs
+}
 
 // hinted attaches hints to an error without changing its message.
 type hinted struct {
