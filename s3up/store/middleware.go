@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net/http"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -90,39 +91,29 @@ func WithErrorBodyCheck() func(*s3.Options) {
 	}
 }
 
-// etagMismatchError: the server stored a part whose ETag is not the MD5 of
-// the bytes s3up read. It is retryable, so the SDK sends the part again
-// (rereading the source), exactly as when a server refuses a part for a bad
-// digest; if every attempt fails the run stops, resumable.
-type etagMismatchError struct {
-	part      int32
-	etag, md5 string
+// partMismatchError: the store accepted a part (or a small object) but
+// what it answered of it (its ETag, a checksum, its native CRC-64) is not
+// what s3up computed of the bytes it sent: they were damaged on the way and
+// the store did not refuse them. It is retryable, so the SDK sends the part
+// again (rereading the source), exactly as when a server refuses a part for
+// a bad digest; if every attempt fails the run stops, resumable.
+type partMismatchError struct {
+	code, msg string // s3up's own code: the server accepted the part
 }
 
-func (e *etagMismatchError) Error() string { return e.ErrorCode() + ": " + e.ErrorMessage() }
-func (e *etagMismatchError) ErrorCode() string {
-	return "PartETagMismatch" // s3up's own code: the server accepted the part
-}
-func (e *etagMismatchError) ErrorMessage() string {
-	return fmt.Sprintf("the server stored part %d with ETag %s but the bytes sent have MD5 %s: they were damaged on the way", e.part, e.etag, e.md5)
-}
-func (e *etagMismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
-func (e *etagMismatchError) Unwrap() error                 { return ErrTransient }
-func (e *etagMismatchError) RetryableError() bool          { return true }
+func (e *partMismatchError) Error() string                 { return e.code + ": " + e.msg }
+func (e *partMismatchError) ErrorCode() string             { return e.code }
+func (e *partMismatchError) ErrorMessage() string          { return e.msg }
+func (e *partMismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
+func (e *partMismatchError) Unwrap() error                 { return ErrTransient }
+func (e *partMismatchError) RetryableError() bool          { return true }
 
-// ETagMismatch returns the error of a part the store stored with an ETag
-// (an MD5) other than md5, the MD5 of the bytes sent.
-func ETagMismatch(part int32, etag string, md5 []byte) error {
-	return &etagMismatchError{part: part, etag: etag, md5: hex.EncodeToString(md5)}
-}
-
-// WithETagCheck makes UploadPart fail, retryably, when the server answers
-// with a plain-MD5 ETag other than want. ETags that are not plain MD5s are
-// not judged.
-func WithETagCheck(part int32, want []byte) func(*s3.Options) {
+// withAnswerCheck makes a request fail with judge's error when its 200
+// answer's headers contradict what was sent (judge returns nil otherwise).
+func withAnswerCheck(name string, judge func(http.Header) error) func(*s3.Options) {
 	return func(o *s3.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("s3upETagCheck",
+			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc(name,
 				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 					out, md, err := next.HandleDeserialize(ctx, in)
 					if err != nil {
@@ -132,14 +123,33 @@ func WithETagCheck(part int32, want []byte) func(*s3.Options) {
 					if !ok || resp.StatusCode != 200 {
 						return out, md, err
 					}
-					etag := resp.Header.Get("ETag")
-					if got, ok := checksum.ETagMD5(etag); ok && !bytes.Equal(got, want) {
-						return out, md, &etagMismatchError{part: part, etag: etag, md5: hex.EncodeToString(want)}
+					if jerr := judge(resp.Header); jerr != nil {
+						return out, md, jerr
 					}
 					return out, md, err
 				}), middleware.After)
 		})
 	}
+}
+
+// ETagMismatch returns the error of a part the store stored with an ETag
+// (an MD5) other than md5, the MD5 of the bytes sent.
+func ETagMismatch(part int32, etag string, md5 []byte) error {
+	return &partMismatchError{code: "PartETagMismatch",
+		msg: fmt.Sprintf("the server stored part %d with ETag %s but the bytes sent have MD5 %s: they were damaged on the way", part, etag, hex.EncodeToString(md5))}
+}
+
+// WithETagCheck makes UploadPart fail, retryably, when the server answers
+// with a plain-MD5 ETag other than want. ETags that are not plain MD5s are
+// not judged.
+func WithETagCheck(part int32, want []byte) func(*s3.Options) {
+	return withAnswerCheck("s3upETagCheck", func(h http.Header) error {
+		etag := h.Get("ETag")
+		if got, ok := checksum.ETagMD5(etag); ok && !bytes.Equal(got, want) {
+			return ETagMismatch(part, etag, want)
+		}
+		return nil
+	})
 }
 
 // unsignedAcceptEncoding keeps the Accept-Encoding header out of the SigV4
@@ -173,84 +183,30 @@ func unsignedAcceptEncoding(st *middleware.Stack) error {
 		}), "Signing", middleware.After)
 }
 
-// crc64MismatchError: the store reported a CRC-64/ECMA of the part it
-// stored (x-cos-hash-crc64ecma, x-oss-hash-crc64ecma) other than the one of
-// the bytes s3up read. Such a store ignores x-amz-checksum-*, so this is the
-// only sign of bytes damaged on the way; it is retryable, so the SDK sends
-// the part again.
-type crc64MismatchError struct {
-	part      int32
-	header    string
-	got, want uint64
-}
-
-func (e *crc64MismatchError) Error() string { return e.ErrorCode() + ": " + e.ErrorMessage() }
-func (e *crc64MismatchError) ErrorCode() string {
-	return "PartCRC64Mismatch" // s3up's own code: the server accepted the part
-}
-func (e *crc64MismatchError) ErrorMessage() string {
-	return fmt.Sprintf("the store reports %s %d for part %d, the bytes sent have %d; they were damaged on the way", e.header, e.got, e.part, e.want)
-}
-func (e *crc64MismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
-func (e *crc64MismatchError) Unwrap() error                 { return ErrTransient }
-func (e *crc64MismatchError) RetryableError() bool          { return true }
-
 // CRC64Mismatch returns the error of a part whose native CRC-64 (in header)
 // is got while the bytes sent have want.
 func CRC64Mismatch(part int32, header string, got, want uint64) error {
-	return &crc64MismatchError{part: part, header: header, got: got, want: want}
+	return &partMismatchError{code: "PartCRC64Mismatch",
+		msg: fmt.Sprintf("the store reports %s %d for part %d, the bytes sent have %d; they were damaged on the way", header, got, part, want)}
 }
 
 // WithNativeCRC64Check makes UploadPart fail, retryably, when the store
 // answers with a native CRC-64/ECMA other than want. Answers without one
 // are not judged.
 func WithNativeCRC64Check(part int32, want uint64) func(*s3.Options) {
-	return func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("s3upNativeCRC64Check",
-				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-					out, md, err := next.HandleDeserialize(ctx, in)
-					if err != nil {
-						return out, md, err
-					}
-					resp, ok := out.RawResponse.(*smithyhttp.Response)
-					if !ok || resp.StatusCode != 200 {
-						return out, md, err
-					}
-					if n := nativeOfHeader(resp.Header); n.CRC64Header != "" && n.CRC64 != want {
-						return out, md, CRC64Mismatch(part, n.CRC64Header, n.CRC64, want)
-					}
-					return out, md, err
-				}), middleware.After)
-		})
-	}
+	return withAnswerCheck("s3upNativeCRC64Check", func(h http.Header) error {
+		if n := nativeOfHeader(h); n.CRC64Header != "" && n.CRC64 != want {
+			return CRC64Mismatch(part, n.CRC64Header, n.CRC64, want)
+		}
+		return nil
+	})
 }
-
-// checksumMismatchError: the store answered a part with a checksum (of the
-// part's algorithm, or of one it computes whatever it is asked) other than
-// the one of the bytes sent: they were damaged on the way and the store did
-// not refuse them. It is retryable, so the SDK sends the part again.
-type checksumMismatchError struct {
-	part      int32
-	header    string
-	got, want string
-}
-
-func (e *checksumMismatchError) Error() string { return e.ErrorCode() + ": " + e.ErrorMessage() }
-func (e *checksumMismatchError) ErrorCode() string {
-	return "PartChecksumMismatch" // s3up's own code: the server accepted the part
-}
-func (e *checksumMismatchError) ErrorMessage() string {
-	return fmt.Sprintf("the store answered %s %s for part %d, the bytes sent have %s: they were damaged on the way", e.header, e.got, e.part, e.want)
-}
-func (e *checksumMismatchError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
-func (e *checksumMismatchError) Unwrap() error                 { return ErrTransient }
-func (e *checksumMismatchError) RetryableError() bool          { return true }
 
 // ChecksumMismatch returns the error of a part the store answered with the
 // checksum got in header, while the bytes sent have want.
 func ChecksumMismatch(part int32, header, got, want string) error {
-	return &checksumMismatchError{part: part, header: header, got: got, want: want}
+	return &partMismatchError{code: "PartChecksumMismatch",
+		msg: fmt.Sprintf("the store answered %s %s for part %d, the bytes sent have %s: they were damaged on the way", header, got, part, want)}
 }
 
 // WithAnswerChecksumCheck makes UploadPart or PutObject fail, retryably,
@@ -258,25 +214,12 @@ func ChecksumMismatch(part int32, header, got, want string) error {
 // name, e.g. "x-amz-checksum-crc32") with another value than want's.
 // Headers the answer does not carry are not judged.
 func WithAnswerChecksumCheck(part int32, want map[string]string) func(*s3.Options) {
-	return func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("s3upAnswerChecksumCheck",
-				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-					out, md, err := next.HandleDeserialize(ctx, in)
-					if err != nil {
-						return out, md, err
-					}
-					resp, ok := out.RawResponse.(*smithyhttp.Response)
-					if !ok || resp.StatusCode != 200 {
-						return out, md, err
-					}
-					for h, v := range want {
-						if got := resp.Header.Get(h); got != "" && got != v {
-							return out, md, ChecksumMismatch(part, h, got, v)
-						}
-					}
-					return out, md, err
-				}), middleware.After)
-		})
-	}
+	return withAnswerCheck("s3upAnswerChecksumCheck", func(h http.Header) error {
+		for name, v := range want {
+			if got := h.Get(name); got != "" && got != v {
+				return ChecksumMismatch(part, name, got, v)
+			}
+		}
+		return nil
+	})
 }
