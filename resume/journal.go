@@ -41,19 +41,25 @@ func encodeState(st *State) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range slices.Sorted(maps.Keys(st.Parts)) {
-		p := st.Parts[n]
-		if p.Number != n {
-			return nil, fmt.Errorf("parts[%d] holds part number %d", n, p.Number)
+	// The write-ahead records first: a part acknowledged is recorded after its pending record.
+	for _, recs := range []struct {
+		m       map[int32]Part
+		pending bool
+	}{{st.Pending, true}, {st.Parts, false}} {
+		for _, n := range slices.Sorted(maps.Keys(recs.m)) {
+			p := recs.m[n]
+			if p.Number != n || p.Pending != recs.pending {
+				return nil, fmt.Errorf("record %d holds part number %d (pending %t)", n, p.Number, p.Pending)
+			}
+			if err := p.validate(st.maxPart()); err != nil {
+				return nil, err
+			}
+			line, err := encodePart(p)
+			if err != nil {
+				return nil, err
+			}
+			buf = append(buf, line...)
 		}
-		if err := p.validate(st.maxPart()); err != nil {
-			return nil, err
-		}
-		line, err := encodePart(p)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, line...)
 	}
 	return buf, nil
 }
@@ -88,7 +94,7 @@ func parseJournal(data []byte) (*parsed, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Header: h, Parts: make(map[int32]Part)}
+	st := &State{Header: h, Parts: make(map[int32]Part), Pending: make(map[int32]Part)}
 	res := &parsed{state: st, intact: int64(end + 1)}
 
 	rest := data[end+1:]
@@ -108,7 +114,11 @@ func parseJournal(data []byte) (*parsed, error) {
 		if err := p.validate(h.maxPart()); err != nil {
 			return nil, corrupt(line, "%v", err)
 		}
-		st.Parts[p.Number] = p
+		if p.Pending {
+			st.Pending[p.Number] = p
+		} else {
+			st.Parts[p.Number] = p
+		}
 		res.records++
 		res.intact += int64(nl + 1)
 		rest = rest[nl+1:]

@@ -220,7 +220,7 @@ func (s *Sidecar) Load() (*State, error) {
 	s.intact = p.intact
 	s.torn = p.torn(int64(len(data)))
 
-	if p.records > 2*len(p.state.Parts)+64 {
+	if p.records > 2*(len(p.state.Parts)+len(p.state.Pending))+64 {
 		if err := s.compact(p.state); err != nil {
 			return nil, err
 		}
@@ -252,7 +252,7 @@ func (s *Sidecar) Create(h Header) error {
 	return nil
 }
 
-// Append records one finished part: one journal line, written with a single write and made
+// Append records one finished part, or one about to be sent (Part.Pending): one journal line, written with a single write and made
 // durable with fdatasync before Append returns. Its cost does not depend on how many parts are
 // recorded. Safe for concurrent use; calls are serialised. Call it after Create or Load.
 func (s *Sidecar) Append(p Part) error {

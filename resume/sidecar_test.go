@@ -409,3 +409,58 @@ func TestConcurrentAppend(t *testing.T) {
 		t.Errorf("%d lines, want %d", n, 1+len(want))
 	}
 }
+
+// TestPendingRecords: a write-ahead record (Part.Pending) is loaded into
+// State.Pending, never into State.Parts, survives compaction, and needs a
+// digest and no ETag.
+func TestPendingRecords(t *testing.T) {
+	s := lockedSidecar(t)
+	h := testHeader(0)
+	h.Stream, h.WriteAhead = true, true
+	if err := s.Create(h); err != nil {
+		t.Fatal(err)
+	}
+	pending := func(n int32, d string) Part { return Part{Number: n, Size: 8 << 20, Digest: d, Pending: true} }
+	for _, p := range []Part{{Number: 1, Size: 1, Pending: true}, {Number: 1, Size: 1, ETag: "e", Digest: "x", Pending: true}} {
+		if err := s.Append(p); err == nil {
+			t.Errorf("Append(%+v) succeeded", p)
+		}
+	}
+	for _, p := range []Part{pending(1, "xxh3-128:a"), testPart(1), pending(2, "xxh3-128:b"), pending(3, "xxh3-128:c"), pending(3, "xxh3-128:c2")} {
+		if err := s.Append(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(st *State) {
+		t.Helper()
+		if !st.WriteAhead {
+			t.Error("write_ahead lost")
+		}
+		checkState(t, st, st.Header, testPart(1))
+		want := map[int32]Part{1: pending(1, "xxh3-128:a"), 2: pending(2, "xxh3-128:b"), 3: pending(3, "xxh3-128:c2")}
+		if len(st.Pending) != len(want) {
+			t.Fatalf("pending %+v, want %+v", st.Pending, want)
+		}
+		for n, p := range want {
+			if st.Pending[n] != p {
+				t.Errorf("pending[%d] = %+v, want %+v", n, st.Pending[n], p)
+			}
+		}
+	}
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(st)
+	if err := s.Compact(st); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLines(t, s.Path()); n != 1+1+3 {
+		t.Errorf("compacted sidecar has %d lines, want 5", n)
+	}
+	st, err = s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(st)
+}

@@ -33,6 +33,11 @@ type Part struct {
 	// CRC64ECMA is the part's CRC-64/ECMA in decimal, journalled for stores that report one of
 	// their own (Tencent COS, Alibaba OSS), "" otherwise.
 	CRC64ECMA string `json:"crc64ecma,omitempty"`
+	// Pending marks a write-ahead record (Header.WriteAhead): the part, of this size and
+	// Digest, is about to be sent, and the server may hold its bytes or have seen them even if
+	// no acknowledgement was ever journalled. It has no ETag. Load keeps it in State.Pending,
+	// never in State.Parts.
+	Pending bool `json:"pending,omitempty"`
 	// LastModified is when the server stored the part (from ListParts; never journalled).
 	LastModified time.Time `json:"-"`
 }
@@ -65,12 +70,19 @@ type Header struct {
 	// secret: the journal is mode 0600 and goes when the upload completes or
 	// is aborted; nothing prints it.
 	Sealed string `json:"sealed,omitempty"`
+	// WriteAhead says that every part was recorded (Part.Pending, with its size and Digest)
+	// before its first byte was sent: State.Pending and State.Parts together name every part
+	// the server may have seen. A sealed stream needs it to keep its key on a resume.
+	WriteAhead bool `json:"write_ahead,omitempty"`
 }
 
 // State is a loaded sidecar: the header and the parts recorded as finished.
 type State struct {
 	Header
 	Parts map[int32]Part // finished parts by number (the last record for a number wins)
+	// Pending holds the write-ahead records (Part.Pending) by number, the last one for a
+	// number winning: parts about to be sent, acknowledged or not.
+	Pending map[int32]Part
 }
 
 // headerLine is the on-disk form of line 1. The "s3up_sidecar" key marks the file as ours and
@@ -135,7 +147,11 @@ func (p *Part) validate(partCount int32) error {
 		return fmt.Errorf("part number %d outside 1..%d", p.Number, partCount)
 	case p.Size < 0:
 		return fmt.Errorf("part %d has negative size %d", p.Number, p.Size)
-	case p.ETag == "":
+	case p.Pending && p.ETag != "":
+		return fmt.Errorf("pending part %d has an etag", p.Number)
+	case p.Pending && p.Digest == "":
+		return fmt.Errorf("pending part %d has no digest", p.Number)
+	case !p.Pending && p.ETag == "":
 		return fmt.Errorf("part %d has no etag", p.Number)
 	}
 	return nil
