@@ -58,8 +58,13 @@ func (s *session) create(ctx context.Context) error {
 	}
 	if s.sealed != nil {
 		h.Sealed = s.sealed.key.ExportSecret()
+		h.WriteAhead = s.sealed.stream != nil
 	}
-	if err := s.sc.Create(h); err != nil {
+	err = s.sc.Create(h)
+	if err == nil {
+		err = s.carryWriteAhead()
+	}
+	if err != nil {
 		// Without state the upload could never be resumed; abort it.
 		s.abortOld(ctx, id, "resume state could not be written")
 		return fmt.Errorf("%w: write resume state %s: %w", ErrState, s.sc.Path(), err)

@@ -149,8 +149,13 @@
 // otherwise the upload starts over with a new key, so a file key and nonce
 // never seal two plaintexts. A file smaller than one part is one PutObject
 // under a key of its own, journalled nowhere. A sealed stream is encrypted
-// as it is read, and a rerun starts over (no resume by content: a producer
-// run again may write other bytes). In a tree every file goes to its key +
+// as it is read and resumed by content under its journal's key, as long as
+// that can never show the store other bytes under the key: each part is
+// journalled before it is sent, and a rerun sends a part under the kept key
+// only if it is the same ciphertext as the one recorded at that number (or
+// none was); a stream that differs from its first part is sealed again
+// under a new key in the same run, one that differs later fails the run
+// with ErrTransient, its upload aborted and its key forgotten. In a tree every file goes to its key +
 // SealedSuffix (".age"), and the tree's sizes are the age files'. The
 // object carries EncryptionKey ("age") and PlaintextSizeKey as metadata,
 // with MTimeKey, and is application/octet-stream unless a Content-Type is

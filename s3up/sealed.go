@@ -143,14 +143,18 @@ type sealedObject struct {
 	key   *seal.Key
 	plain int64       // the plaintext's size; -1 for a stream of unknown size
 	src   io.ReaderAt // a file's plaintext
+	// stream: a stream's plaintext and what binds its key (sealedstream.go).
+	stream *streamSeal
 }
 
 // sealWith makes the session upload the sealed object of its source. st
 // is the journal found (nil for none): its key is taken again only if the
 // journal is of this very source sealed to these recipients, never for
 // another plaintext, which would reuse the file key and nonce on other
-// bytes. A stream never takes it again: a producer run again may write
-// other bytes, so a sealed stream starts over (sealRestart).
+// bytes. A stream takes it again only from a journal that recorded each
+// part before sending it (sealedstream.go), which binds what it may send
+// under the key; a sealed stream's journal without those records starts
+// over (sealRestart).
 func (s *session) sealWith(st *resume.State) error {
 	z := s.opts.Seal
 	if z == nil || s.sealed != nil {
@@ -175,7 +179,15 @@ func (s *session) sealWith(st *resume.State) error {
 			key = k
 		}
 	}
-	if stream && st != nil {
+	kept := false
+	if stream && keepStreamKey(st, id, s.opts.Fresh) {
+		k, err := seal.ImportSecret(st.Sealed)
+		if err != nil {
+			return store.WithHint(fmt.Errorf("%w: resume state %s: %w", ErrState, s.sc.Path(), err), store.HintFresh)
+		}
+		key, kept = k, true
+	}
+	if stream && st != nil && !kept {
 		s.sealRestart = true
 	}
 	if key == nil {
@@ -197,12 +209,7 @@ func (s *session) sealWith(st *resume.State) error {
 	// The object is an age file, whatever the source's name says.
 	s.typeName = "sealed"
 	if stream {
-		o := s.src.(*streamOrigin)
-		o.sealed = key.NewReader(o.st.R)
-		o.st.R = o.sealed
-		if plain >= 0 {
-			o.st.Size, o.st.SizeKnown = key.CiphertextSize(plain), true
-		}
+		s.sealStream(key, kept, st)
 		return nil
 	}
 	s.id.Size = key.CiphertextSize(plain)
@@ -229,6 +236,23 @@ func (s *session) rekey(ctx context.Context, d decision, path string) error {
 	if k.CiphertextSize(s.sealed.plain) != s.id.Size {
 		return store.WithHint(fmt.Errorf("%w: %s changed since the sealed upload started, and sealing it again changes its size: start over", ErrState, s.res.Source), store.HintFresh)
 	}
+	if err := s.forgetKey(ctx, path, "the source changed since it was sealed: sealed again under a new key"); err != nil {
+		return err
+	}
+	s.sealed.key = k
+	s.ra = k.NewReaderAt(s.sealed.src, s.sealed.plain)
+	s.data = fileParts{src: s.ra, plan: d.plan}
+	s.reason = "the source changed since it was sealed: sealed again under a new key, never the same key on other bytes"
+	s.newUpload(s.w.alg)
+	s.feed = newListFeed(allParts(d.plan.Count), d.plan.Count)
+	s.ev.plan(s.id.Size, d.plan.Count, 0, 0)
+	return nil
+}
+
+// forgetKey removes the journal at path, with the key it holds, locks the
+// journal of the upload that replaces it, and aborts the journal's upload
+// (why says why): a sealed upload starting over under a new key.
+func (s *session) forgetKey(ctx context.Context, path, why string) error {
 	old := s.uploadID
 	if err := s.sc.Remove(); err != nil {
 		return fmt.Errorf("%w: remove resume state %s: %w", ErrState, path, err)
@@ -238,14 +262,7 @@ func (s *session) rekey(ctx context.Context, d decision, path string) error {
 		return err
 	}
 	s.sc = sc
-	s.abortOld(ctx, old, "the source changed since it was sealed: sealed again under a new key")
-	s.sealed.key = k
-	s.ra = k.NewReaderAt(s.sealed.src, s.sealed.plain)
-	s.data = fileParts{src: s.ra, plan: d.plan}
-	s.reason = "the source changed since it was sealed: sealed again under a new key, never the same key on other bytes"
-	s.newUpload(s.w.alg)
-	s.feed = newListFeed(allParts(d.plan.Count), d.plan.Count)
-	s.ev.plan(s.id.Size, d.plan.Count, 0, 0)
+	s.abortOld(ctx, old, why)
 	return nil
 }
 

@@ -308,30 +308,6 @@ func TestSealedStream(t *testing.T) {
 	}
 }
 
-// TestSealedStreamRerunStartsOver: a sealed stream is not resumed by
-// content (a producer run again may write other bytes, which the same key
-// must never seal): the rerun uploads it from its start.
-func TestSealedStreamRerunStartsOver(t *testing.T) {
-	t.Parallel()
-	id, z := newIdentity(t)
-	data := randomBytes(seeded(t), 4*testPart)
-	f := newFake()
-	u := testUploader(t, f, Options{Concurrency: 1, Seal: z})
-	failPart(f, 3, s3fake.APIError("UploadPart", 500, "InternalError", "boom"))
-	if _, err := u.PutStream(context.Background(), testStream(data), testBucket, "s"); err == nil {
-		t.Fatal("first run succeeded")
-	}
-	f.SetOnCall(nil)
-	res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
-	if err != nil || res.BytesSkipped != 0 {
-		t.Fatalf("rerun: %+v %v", res, err)
-	}
-	if !bytes.Equal(openSealed(t, f, "s", id), data) {
-		t.Fatal("the stream does not decrypt")
-	}
-	assertClean(t, f, u)
-}
-
 // TestSealedFilesOrder: with the suffix, awkward names keep the byte order
 // of their keys, which the merge with the listing needs.
 func TestSealedFilesOrder(t *testing.T) {

@@ -290,6 +290,9 @@ func (x *sender) sendAlone(n int32) error {
 
 // sendPart uploads part n and journals it.
 func (s *session) sendPart(ctx context.Context, n int32) error {
+	if err := s.writeAhead(n); err != nil {
+		return err
+	}
 	p, err := s.uploadPart(ctx, n)
 	if err != nil {
 		return err

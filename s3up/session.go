@@ -111,7 +111,14 @@ func (s *session) run(ctx context.Context) error {
 		return s.removeState()
 	case stepFresh:
 		if s.sealRestart && !s.opts.Fresh {
-			d.reason = "a sealed stream is not resumed: it is uploaded again from its start"
+			d.reason = "the interrupted sealed stream's journal does not record the parts it began to send, so its key cannot be kept: the stream is sealed under a new key and uploaded from its start"
+		}
+		if s.sealed != nil && s.sealed.stream != nil && s.sealed.stream.kept {
+			// A new upload under the old key could show the store other
+			// bytes under it.
+			if err := s.freshStreamKey(); err != nil {
+				return err
+			}
 		}
 		if d.abort != "" {
 			s.abortOld(ctx, d.abort, d.reason)

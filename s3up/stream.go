@@ -73,7 +73,10 @@ func StreamID(id string) string { return "stream:" + id }
 // everything is sent, and parts beyond the new end are left out of
 // Complete: the object is exactly the new stream. A deterministic producer
 // (zfs send of a snapshot, cat, tar --sort=name of a frozen tree) saves the
-// link; any other stream is simply sent again.
+// link; any other stream is simply sent again. A sealed stream
+// (Options.Seal) is resumed by content under its journal's key with the
+// rule of sealedstream.go: never other bytes under the key before the
+// store.
 //
 // The stream is read from the calling goroutine: a cancelled ctx takes
 // effect when a read returns, and nothing reads st.R after PutStream
@@ -173,6 +176,7 @@ func (s *session) beginStream(d decision, path string) error {
 	if d.next == stepResume {
 		s.uploadID, s.res.UploadID = s.state.UploadID, s.state.UploadID
 		alg, f.prior, f.remote, f.matching = d.alg, s.state, d.remote, true
+		s.noteRemote(d.remote)
 		planned.PartSize = s.state.PartSize
 	}
 	s.plan = Plan{PartSize: planned.PartSize}
@@ -213,6 +217,9 @@ func (f *streamFeed) partSize(n int32) int64 {
 	switch {
 	case f.matching && f.prior.Parts[n].Size > 0:
 		return f.prior.Parts[n].Size
+	case f.plan == nil && f.s.sealed.sentSize(n) > 0:
+		// A sealed stream's part is read at the size it was sent at.
+		return f.s.sealed.sentSize(n)
 	case f.plan != nil && n > f.plan.Count:
 		return 1 // only to find out whether the stream goes on past its size
 	case f.plan != nil:
@@ -260,8 +267,14 @@ func (f *streamFeed) next(ctx context.Context) (int32, bool, error) {
 		if n > MaxParts {
 			return 0, false, store.WithKind(ErrStreamFailed, store.WithHint(fmt.Errorf("%s does not fit in %d parts (more than %d bytes): its size must be given", st.Name, MaxParts, f.read), store.HintExpectedSize))
 		}
-		f.n = n
 		sums := h.Sums()
+		if err := f.sealGuard(ctx, n, buf, sums); errors.Is(err, errResealed) {
+			st = f.st // the stream sealed again
+			continue
+		} else if err != nil {
+			return 0, false, err
+		}
+		f.n = n
 		f.read += int64(got)
 		if last {
 			f.end()
