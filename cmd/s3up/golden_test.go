@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -160,6 +161,30 @@ func scenarios() []scenario {
 		ev(s3up.Completed{ETag: `"ffeeddccbbaa99887766554433221100-2"`}),
 		ev(s3up.Verified{Method: "size, CRC32C checksum (composite), multipart ETag", Content: true}),
 	}
+	// A sealed stream rerun whose producer wrote other bytes: from its
+	// first part (sealed again under a new key), or after parts were kept
+	// (the run fails; the next one starts over under a new key).
+	resealed := "the stream differs from the one sealed under the interrupted upload's key: sealed again under a new key from its start, never the same key on other bytes"
+	sealedStream := append(evs(
+		s3up.Planned{Source: "pg_dump db", Bucket: gBucket, Key: "db.sql.age", Size: -1, State: gState},
+		s3up.Warning{Message: "aborted old upload " + gUpload + ": the stream differs from the one sealed under its key: sealed again under a new key"},
+		s3up.Started{UploadID: gUpload2, Reason: resealed},
+		s3up.Progress{Bytes: 16 * mib, Total: -1},
+		s3up.PartDone{Number: 1, Size: 16 * mib, ETag: etag(1)},
+		s3up.Progress{Bytes: 24 * mib, Total: -1, PartsDone: 1},
+		s3up.PartDone{Number: 2, Size: 8 * mib, ETag: etag(2)},
+		s3up.Completed{ETag: `"ffeeddccbbaa99887766554433221100-2"`},
+		s3up.Verified{Method: "size, CRC32C checksum (composite), multipart ETag", Content: true},
+	), after(3*time.Second))
+	sealedDiffers := append(evs(
+		s3up.Planned{Source: "pg_dump db", Bucket: gBucket, Key: "db.sql.age", Size: -1, State: gState},
+		s3up.Progress{Bytes: 32 * mib, Total: -1, PartsDone: 2},
+		s3up.Warning{Message: "aborted old upload " + gUpload + ": part 3 of the stream differs from the part sealed under its key"},
+	), after(2*time.Second))
+	differs := store.WithKind(s3up.ErrTransient, &s3up.UploadError{Op: "upload", UploadID: gUpload,
+		Err: errors.New("pg_dump db differs at part 3 from the interrupted sealed upload: that part cannot be sent under the upload's key (the store would see other bytes under it), " +
+			"and parts 1-2, kept from that upload, cannot be read again to seal them under a new one; the upload was aborted and its key forgotten: " +
+			"the next run of the stream seals it under a new key from its start")})
 	retries := []step{
 		ev(s3up.Planned{Source: gSrc, Bucket: gBucket, Key: gKey, Size: 48 * mib, PartSize: 16 * mib, Parts: 3, State: gState}),
 	}
@@ -218,6 +243,10 @@ func scenarios() []scenario {
 			Verified: "size, CRC32C checksum (composite), multipart ETag", Verification: verification("size, CRC32C checksum (composite), multipart ETag"), Duration: 1}},
 		{name: "put-stream", steps: stream, res: &s3up.Result{Source: "pg_dump db", Bucket: gBucket, Key: "db.sql", UploadID: gUpload, ETag: `"ffeeddccbbaa99887766554433221100-2"`,
 			Size: 24 * mib, Parts: 2, PartsSent: 2, BytesSent: 24 * mib, Verified: "size, CRC32C checksum (composite), multipart ETag", Verification: verification("size, CRC32C checksum (composite), multipart ETag"), Duration: 10.5}},
+		{name: "put-sealed-stream-resealed", steps: sealedStream, res: &s3up.Result{Source: "pg_dump db", Bucket: gBucket, Key: "db.sql.age", UploadID: gUpload2,
+			ETag: `"ffeeddccbbaa99887766554433221100-2"`, Size: 24 * mib, Parts: 2, PartsSent: 2, BytesSent: 24 * mib,
+			Verified: "size, CRC32C checksum (composite), multipart ETag", Verification: verification("size, CRC32C checksum (composite), multipart ETag"), Duration: 3}},
+		{name: "put-sealed-stream-differs", steps: sealedDiffers, err: differs},
 		{name: "put-superseding", steps: append(slices.Clip(stream), ev(s3up.Superseded{UploadID: gUpload2, Source: "command pg_dump olddb",
 			State: "/home/op/.local/state/s3up/command pg_dump olddb-fedcba9876543210.s3up"})), res: &s3up.Result{Source: "pg_dump db", Bucket: gBucket, Key: "db.sql", UploadID: gUpload, ETag: `"ffeeddccbbaa99887766554433221100-2"`,
 			Size: 24 * mib, Parts: 2, PartsSent: 2, BytesSent: 24 * mib, Verified: "size, CRC32C checksum (composite), multipart ETag", Verification: verification("size, CRC32C checksum (composite), multipart ETag"), Duration: 10.5}},
