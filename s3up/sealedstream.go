@@ -143,13 +143,22 @@ func (s *session) noteRemote(remote []resume.Part) {
 }
 
 // writeAhead journals stream part n of a sealed stream before its first
-// byte is sent (resume.Header.WriteAhead).
+// byte is sent (resume.Header.WriteAhead), unless the journal records it
+// already.
 func (s *session) writeAhead(n int32) error {
 	if s.sealed == nil || s.sealed.stream == nil {
 		return nil
 	}
 	ss := s.sealed.stream
 	p := resume.Part{Number: n, Size: s.data.size(n), Digest: s.data.contentDigest(n), Pending: true}
+	ss.mu.Lock()
+	q, known := ss.seen[n]
+	ss.mu.Unlock()
+	if known && q.Size == p.Size && q.Digest == p.Digest {
+		// The journal records this very part already (a part sent again
+		// as it was, a retry, a record carried over).
+		return nil
+	}
 	if err := s.sc.Append(p); err != nil {
 		return store.WithKind(ErrState, fmt.Errorf("record part %d in %s before sending it: %w", n, s.sc.Path(), err))
 	}

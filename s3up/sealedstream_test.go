@@ -157,6 +157,23 @@ func keyHeader(t *testing.T, secret string) string {
 	return string(k.Header())
 }
 
+// startedOver checks a rerun (res, err) of a sealed stream that had to
+// start over: nothing kept, the object not under the old key (secret), it
+// decrypts with id to data, and nothing is left behind.
+func startedOver(t *testing.T, f *s3fake.Fake, u *Uploader, res *Result, err error, id *age.X25519Identity, secret string, data []byte) {
+	t.Helper()
+	if err != nil || res.PartsKept != 0 {
+		t.Fatalf("rerun: %+v %v", res, err)
+	}
+	if objectHeader(t, f, "s") == keyHeader(t, secret) {
+		t.Fatal("sealed under the old journal's key")
+	}
+	if !bytes.Equal(openSealed(t, f, "s", id), data) {
+		t.Fatal("the object does not decrypt to the stream")
+	}
+	assertClean(t, f, u)
+}
+
 // TestSealedStreamResumesByContent: a sealed stream read again identical
 // keeps the parts the server holds, under the journal's key, and sends the
 // rest: the part in flight (the same bytes) and the parts after it.
@@ -269,16 +286,7 @@ func TestSealedStreamDiffersLater(t *testing.T) {
 			}
 			assertClean(t, f, u)
 			res, err := u.PutStream(context.Background(), testStream(other), testBucket, "s")
-			if err != nil || res.PartsKept != 0 {
-				t.Fatalf("third run: %+v %v", res, err)
-			}
-			if objectHeader(t, f, "s") == keyHeader(t, secret) {
-				t.Fatal("sealed under the forgotten key")
-			}
-			if !bytes.Equal(openSealed(t, f, "s", id), other) {
-				t.Fatal("the object does not decrypt to the stream")
-			}
-			assertClean(t, f, u)
+			startedOver(t, f, u, res, err, id, secret, other)
 		})
 	}
 }
@@ -316,7 +324,7 @@ func TestSealedStreamDiffersAfterPartInFlight(t *testing.T) {
 func TestSealedStreamJournalWithoutWriteAhead(t *testing.T) {
 	t.Parallel()
 	data := randomBytes(seeded(t), 4*testPart)
-	f, u, _, _, secret := sealedStreamRun(t, data, 3)
+	f, u, _, id, secret := sealedStreamRun(t, data, 3)
 	for _, p := range stateFiles(t, u) {
 		b, err := os.ReadFile(p)
 		if err != nil || !bytes.Contains(b, []byte(`"write_ahead":true`)) {
@@ -335,16 +343,10 @@ func TestSealedStreamJournalWithoutWriteAhead(t *testing.T) {
 	ev := &events{}
 	u.opts.Listener = ev
 	res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
-	if err != nil || res.PartsKept != 0 {
-		t.Fatalf("rerun: %+v %v", res, err)
-	}
+	startedOver(t, f, u, res, err, id, secret, data)
 	if st, ok := find[Started](ev); !ok || !strings.Contains(st.Reason, "does not record the parts") {
 		t.Fatalf("started %+v", st)
 	}
-	if objectHeader(t, f, "s") == keyHeader(t, secret) {
-		t.Fatal("sealed under the old journal's key")
-	}
-	assertClean(t, f, u)
 }
 
 // TestSealedStreamUploadGone: when the interrupted upload is gone from
@@ -359,16 +361,7 @@ func TestSealedStreamUploadGone(t *testing.T) {
 		}
 	}
 	res, err := u.PutStream(context.Background(), testStream(data), testBucket, "s")
-	if err != nil || res.PartsKept != 0 {
-		t.Fatalf("rerun: %+v %v", res, err)
-	}
-	if objectHeader(t, f, "s") == keyHeader(t, secret) {
-		t.Fatal("a new upload under the old key")
-	}
-	if !bytes.Equal(openSealed(t, f, "s", id), data) {
-		t.Fatal("the object does not decrypt to the stream")
-	}
-	assertClean(t, f, u)
+	startedOver(t, f, u, res, err, id, secret, data)
 }
 
 // TestCarryWriteAhead: a new journal under the same key (an upload started
